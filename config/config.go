@@ -1,0 +1,251 @@
+// Package config holds perfbot's one configuration struct, its defaults and its validation.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is everything perfbot is told: the services it watches, how it reaches Slack and its own state.
+type Config struct {
+	Services  []Service `yaml:"services"`
+	Slack     Slack     `yaml:"slack"`
+	State     State     `yaml:"state"`
+	HTTP      HTTP      `yaml:"http"`
+	Commands  Commands  `yaml:"commands"`
+	Incidents Incidents `yaml:"incidents"`
+	Actions   Actions   `yaml:"actions"`
+	// TimeZone is the IANA zone shown next to UTC in timelines and postmortems.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Service is one watched application and the backends that serve it.
+type Service struct {
+	Name       string     `yaml:"name"`
+	Prometheus Prometheus `yaml:"prometheus"`
+	Metrics    Metrics    `yaml:"metrics"`
+	HealthURL  string     `yaml:"health_url"`
+	Kubernetes Kubernetes `yaml:"kubernetes"`
+	Postgres   Postgres   `yaml:"postgres"`
+	Redis      Redis      `yaml:"redis"`
+	Thresholds Thresholds `yaml:"thresholds"`
+	Logs       Logs       `yaml:"logs"`
+}
+
+// Prometheus says where the service's metrics live and which series are the service's own.
+type Prometheus struct {
+	URL string `yaml:"url"`
+	// Selector is a PromQL label matcher list without braces, e.g. `job="agentic-studio"`.
+	Selector string `yaml:"selector"`
+	// NodeSelector selects the node exporter's series for the infrastructure checks.
+	NodeSelector string `yaml:"node_selector"`
+	// Window is the look-back for rates and range charts.
+	Window Duration `yaml:"window"`
+}
+
+// Metrics names the series and labels the probes query; defaults are the runbook's.
+type Metrics struct {
+	RequestDuration   string `yaml:"request_duration"`
+	RequestsTotal     string `yaml:"requests_total"`
+	StatusLabel       string `yaml:"status_label"`
+	EndpointLabel     string `yaml:"endpoint_label"`
+	CrewTasksTotal    string `yaml:"crewai_tasks_total"`
+	CrewTaskDuration  string `yaml:"crewai_task_duration"`
+	AgentLabel        string `yaml:"agent_label"`
+	AICallsTotal      string `yaml:"ai_calls_total"`
+	ProviderLabel     string `yaml:"provider_label"`
+	OpenAIDuration    string `yaml:"openai_duration"`
+	OpenAIErrorsTotal string `yaml:"openai_errors_total"`
+}
+
+// Kubernetes says where the service runs.
+type Kubernetes struct {
+	Kubeconfig string `yaml:"kubeconfig"`
+	Namespace  string `yaml:"namespace"`
+	Deployment string `yaml:"deployment"`
+	Container  string `yaml:"container"`
+}
+
+// Postgres is the service's database, read by the probes through a read-only transaction.
+type Postgres struct {
+	DSN string `yaml:"dsn"`
+	// LongQuery is how long a query may run before it is reported (runbook: 5 minutes).
+	LongQuery Duration `yaml:"long_query"`
+	// SeqScanMinRows is the table size above which sequential scans make a missing-index candidate.
+	SeqScanMinRows int64 `yaml:"seq_scan_min_rows"`
+}
+
+// Redis is the service's cache.
+type Redis struct {
+	Addr     string `yaml:"addr"`
+	Password string `yaml:"password"`
+}
+
+// Thresholds are the runbook's alert triggers.
+type Thresholds struct {
+	P95Latency   Duration `yaml:"p95_latency"`
+	ErrorRate    float64  `yaml:"error_rate"` // fraction, 0.01 = 1 %
+	DBQueryTime  Duration `yaml:"db_query_time"`
+	MemoryUsage  float64  `yaml:"memory_usage"` // fraction of total
+	CPUUsage     float64  `yaml:"cpu_usage"`    // fraction of all cores
+	CrewAIErrors float64  `yaml:"crewai_error_rate"`
+	OpenAIP95    Duration `yaml:"openai_p95"`
+}
+
+// Logs configures the log patterns the logs probe groups lines by.
+type Logs struct {
+	Since    Duration  `yaml:"since"`
+	Patterns []Pattern `yaml:"patterns"`
+}
+
+// Pattern is one named regular expression over log lines.
+type Pattern struct {
+	Name  string `yaml:"name"`
+	Regex string `yaml:"regex"`
+}
+
+// Slack holds the tokens (from the environment) and API location.
+type Slack struct {
+	AppToken string `yaml:"app_token"`
+	BotToken string `yaml:"bot_token"`
+	// APIURL points the client at another Slack API (the local server in tests and the demo).
+	APIURL  string `yaml:"api_url"`
+	Workers int    `yaml:"workers"`
+}
+
+// State is where perfbot keeps its own data.
+type State struct {
+	PostgresDSN string `yaml:"postgres_dsn"`
+	RedisAddr   string `yaml:"redis_addr"`
+}
+
+// HTTP is perfbot's own listener (Alertmanager webhook, postmortems, metrics).
+type HTTP struct {
+	Listen            string `yaml:"listen"`
+	AlertmanagerToken string `yaml:"alertmanager_token"`
+}
+
+// Commands bounds how long a command may take.
+type Commands struct {
+	Deadline     Duration `yaml:"deadline"`
+	ProbeTimeout Duration `yaml:"probe_timeout"`
+}
+
+// Incidents configures escalation.
+type Incidents struct {
+	OnCall []string          `yaml:"on_call"`
+	Levels []EscalationLevel `yaml:"levels"`
+}
+
+// EscalationLevel is one rung of the runbook's escalation ladder.
+type EscalationLevel struct {
+	Name  string   `yaml:"name"`
+	After Duration `yaml:"after"`
+	Page  []string `yaml:"page"`
+}
+
+// Actions configures which changes may be requested and who approves them.
+type Actions struct {
+	Approvers     []string          `yaml:"approvers"`
+	ApproverGroup string            `yaml:"approver_group"`
+	Expiry        Duration          `yaml:"expiry"`
+	Allowed       []string          `yaml:"allowed"`
+	Deployments   []DeploymentLimit `yaml:"deployments"`
+	Databases     []string          `yaml:"databases"`
+}
+
+// DeploymentLimit is one deployment actions may touch, and the replica range allowed.
+type DeploymentLimit struct {
+	Namespace   string `yaml:"namespace"`
+	Name        string `yaml:"name"`
+	MinReplicas int32  `yaml:"min_replicas"`
+	MaxReplicas int32  `yaml:"max_replicas"`
+}
+
+// Duration is a time.Duration written as "500ms" or "5m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Load reads a YAML file strictly (unknown keys are errors), expands ${VAR} from env, and fills defaults.
+// It does not validate; call Validate for every problem at once.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(raw, getenv)
+}
+
+// Parse is Load on bytes.
+func Parse(raw []byte, getenv func(string) string) (*Config, error) {
+	var missing []error
+	expanded := envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		name := string(envRef.FindSubmatch(m)[1])
+		v := getenv(name)
+		if v == "" {
+			missing = append(missing, fmt.Errorf("environment variable %s is not set", name))
+		}
+		return []byte(v)
+	})
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, errors.Join(append(missing, fmt.Errorf("parse config: %w", err))...)
+	}
+	c.ApplyDefaults()
+	if len(missing) > 0 {
+		return c, errors.Join(missing...)
+	}
+	return c, nil
+}
+
+// Service returns the named service, or the first one when name is empty.
+func (c *Config) Service(name string) (Service, bool) {
+	if name == "" && len(c.Services) > 0 {
+		return c.Services[0], true
+	}
+	for _, s := range c.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// ServiceNames lists the configured services in order.
+func (c *Config) ServiceNames() []string {
+	out := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		out[i] = s.Name
+	}
+	return out
+}

@@ -1,0 +1,32 @@
+package probes
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/redis/go-redis/v9"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/perfbot/perfbot/config"
+)
+
+// Env is what probes look through: the service's configuration and clients for its backends.
+// A nil client means that backend is not configured; probes that need it return ErrNotConfigured.
+type Env struct {
+	Service config.Service
+	// Now is the evaluation time; queries are pure functions of (service, window, Now).
+	Now    time.Time
+	Window time.Duration
+
+	Prom     promv1.API
+	HTTP     *http.Client
+	Postgres *pgxpool.Pool
+	Redis    *redis.Client
+	Kube     kubernetes.Interface
+}
+
+// ErrNotConfigured is returned by probes whose backend is not configured for the service.
+var ErrNotConfigured = errors.New("backend not configured")
