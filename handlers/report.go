@@ -1,0 +1,51 @@
+// Package handlers turns /perf commands into platform-neutral Reports by running probes.
+package handlers
+
+import (
+	"time"
+
+	"github.com/perfbot/perfbot/probes"
+)
+
+// Report is what a command produced, independent of where it is shown (Slack, terminal, Markdown).
+type Report struct {
+	Command string // e.g. "/perf assess"
+	Service string
+	Title   string
+	Status  probes.Status
+	// Headline is the one-line verdict: what is wrong first.
+	Headline string
+	// Findings are ranked, worst first.
+	Findings []probes.Finding
+	// Sections say how each probe fared (status, summary, error, duration).
+	Sections []Section
+	Tables   []probes.Table
+	Charts   []probes.Chart
+	// Next are suggested follow-up commands, shown as buttons in Slack.
+	Next    []NextStep
+	Elapsed time.Duration
+	// Text is free text for reports that are not probe results (help, usage).
+	Text string
+	// Ephemeral reports are shown only to the user who asked (usage errors, help).
+	Ephemeral bool
+}
+
+// Section is one probe's outcome as shown in a report.
+type Section struct {
+	Probe    string
+	Title    string
+	Status   probes.Status
+	Summary  string
+	Err      string
+	TimedOut bool
+	Duration time.Duration
+}
+
+// NextStep is a follow-up command offered to the user.
+type NextStep struct {
+	Label   string // button text, e.g. "DB details"
+	Command string // e.g. "/perf db agentic-studio"
+}
+
+// Progress is told each time a probe finishes, so a front end can show "3/9 checks".
+type Progress func(done, total int, last Section)
