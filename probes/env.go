@@ -30,3 +30,20 @@ type Env struct {
 
 // ErrNotConfigured is returned by probes whose backend is not configured for the service.
 var ErrNotConfigured = errors.New("backend not configured")
+
+// Has reports whether the service has the backend b configured.
+func (e *Env) Has(b Backend) bool {
+	switch b {
+	case NeedsPrometheus:
+		return e.Prom != nil
+	case NeedsHTTP:
+		return e.HTTP != nil && e.Service.HealthURL != ""
+	case NeedsPostgres:
+		return e.Postgres != nil
+	case NeedsRedis:
+		return e.Redis != nil
+	case NeedsKube:
+		return e.Kube != nil
+	}
+	return true
+}

@@ -123,5 +123,19 @@ type Func func(ctx context.Context, env *Env) (Result, error)
 type Probe struct {
 	Name  string
 	Title string
+	// Needs is the backend the probe reads; a service without it skips the probe.
+	Needs Backend
 	Run   Func
 }
+
+// Backend names what a probe reads.
+type Backend string
+
+// The backends probes read.
+const (
+	NeedsPrometheus Backend = "prometheus"
+	NeedsHTTP       Backend = "http"
+	NeedsPostgres   Backend = "postgres"
+	NeedsRedis      Backend = "redis"
+	NeedsKube       Backend = "kubernetes"
+)

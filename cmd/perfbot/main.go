@@ -1,0 +1,78 @@
+// Command perfbot is the Performance Degradation Runbook as a Slack bot, with a terminal front end.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/perfbot/perfbot/errs"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if errs.KindOf(err) == errs.Internal && !errors.Is(err, errUsage) && !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "perfbot:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+var (
+	errUsage    = errors.New("usage")
+	errReported = errors.New("already reported")
+)
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) || errs.KindOf(err) == errs.Invalid {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: perfbot [-config perfbot.yaml] <command> [args]
+
+commands:
+  exec '/perf assess'   run one command and print the report
+  console               a prompt for /perf commands
+  check-config          print every problem in the configuration
+  version               print the version
+`
+
+// run is perfbot's whole program; main only wires the process to it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	opts, rest, err := parseGlobal(args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	sub, subArgs := rest[0], rest[1:]
+	switch sub {
+	case "exec":
+		return cmdExec(ctx, opts, getenv, subArgs, stdout, stderr)
+	case "console":
+		return cmdConsole(ctx, opts, getenv, stdin, stdout)
+	case "check-config":
+		return cmdCheckConfig(opts, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "perfbot", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "perfbot: unknown command %q\n%s", sub, usage)
+	return errUsage
+}
+
+var version = "dev"

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/perfbot/perfbot/config"
+)
+
+type options struct {
+	configPath string
+	explicit   bool
+	logLevel   string
+}
+
+func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
+	fs := flag.NewFlagSet("perfbot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.configPath, "config", "perfbot.yaml", "configuration file")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return o, nil, errUsage
+	}
+	fs.Visit(func(f *flag.Flag) { o.explicit = o.explicit || f.Name == "config" })
+	return o, fs.Args(), nil
+}
+
+// loadConfig reads the configuration file; without one (and without -config) the defaults serve the local stack.
+func loadConfig(o options, getenv func(string) string) (*config.Config, error) {
+	if _, err := os.Stat(o.configPath); errors.Is(err, os.ErrNotExist) && !o.explicit {
+		return config.Default(), nil
+	}
+	return config.Load(o.configPath, getenv)
+}
+
+func logger(o options, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		lvl = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+func cmdCheckConfig(o options, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(o, getenv)
+	if cfg != nil {
+		err = errors.Join(err, cfg.Validate())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s has problems:\n", o.configPath)
+		for _, e := range flatten(err) {
+			fmt.Fprintf(stderr, "  - %v\n", e)
+		}
+		return errReported
+	}
+	fmt.Fprintf(stdout, "%s is valid: %d service(s): %v\n", o.configPath, len(cfg.Services), cfg.ServiceNames())
+	return nil
+}
+
+// flatten lists the errors inside errors.Join trees one per line.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -1,0 +1,67 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/handlers"
+)
+
+// Handler runs one command.
+type Handler interface {
+	Handle(ctx context.Context, req handlers.Request) (handlers.Report, error)
+}
+
+// Exec runs one "/perf …" line and renders the outcome; a usage error is returned after its message is printed.
+func Exec(ctx context.Context, h Handler, line, user string, out io.Writer) error {
+	text, ok := strings.CutPrefix(strings.TrimSpace(line), "/perf")
+	if !ok {
+		err := errs.Invalidf("commands start with /perf, e.g. /perf assess")
+		fmt.Fprintln(out, plain(errs.UserMessage(err, "-")))
+		return err
+	}
+	rep, err := h.Handle(ctx, handlers.Request{Text: strings.TrimSpace(text), User: user, Channel: "console"})
+	if err != nil {
+		fmt.Fprintln(out, plain(errs.UserMessage(err, "console")))
+		return err
+	}
+	return Render(out, rep)
+}
+
+// REPL reads "/perf …" lines until EOF or "quit", running each.
+func REPL(ctx context.Context, h Handler, user string, in io.Reader, out io.Writer) error {
+	sc := bufio.NewScanner(in)
+	fmt.Fprint(out, "perfbot> ")
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "quit" || line == "exit":
+			return nil
+		case line == "":
+		default:
+			if !strings.HasPrefix(line, "/perf") {
+				line = "/perf " + line
+			}
+			_ = Exec(ctx, h, line, user, out)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fmt.Fprint(out, "perfbot> ")
+	}
+	return sc.Err()
+}
+
+// plain drops a leading Slack emoji shortcode, which a terminal shows literally.
+func plain(msg string) string {
+	if strings.HasPrefix(msg, ":") {
+		if i := strings.Index(msg[1:], ": "); i >= 0 && !strings.Contains(msg[1:i+1], " ") {
+			return msg[i+3:]
+		}
+	}
+	return msg
+}

@@ -1,0 +1,109 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/perfbot/perfbot/errs"
+)
+
+// probeCommand is a command that runs a fixed set of probes over [service] [window].
+type probeCommand struct {
+	name, title, summary, section string
+	probes                        []string
+	next                          func(service string) []NextStep
+}
+
+// probeCommands is the one table of probe-backed commands, with the runbook section each covers.
+var probeCommands = []probeCommand{
+	{name: "assess", title: "Assessment of", section: "Initial Assessment",
+		summary: "the runbook's 5-minute assessment: health, targets, every alert trigger, scope, recent changes",
+		probes:  []string{"health", "targets", "api_latency", "api_errors", "scope", "crewai", "ai", "node", "postgres", "kube_pods", "kube_changes"},
+		next: func(s string) []NextStep {
+			return []NextStep{{"DB details", "/perf db " + s}, {"Logs", "/perf logs " + s}, {"Open incident", "/perf incident open " + s + " degraded"}}
+		}},
+	{name: "api", title: "API performance of", section: "Step 1", summary: "p95 latency over time, 5xx by status, top 10 slow endpoints",
+		probes: []string{"api_latency", "api_errors", "slow_endpoints", "scope"}},
+	{name: "crewai", title: "CrewAI performance of", section: "CrewAI check", summary: "task error rate, p95 task duration by agent, AI API calls by provider",
+		probes: []string{"crewai", "ai"}},
+	{name: "ai", title: "AI API performance of", section: "Step 4", summary: "OpenAI p95 latency, error rate, rate-limit hits",
+		probes: []string{"ai"}},
+	{name: "infra", title: "Infrastructure of", section: "Step 3", summary: "node CPU, memory, disk I/O, network; pods and their resources",
+		probes: []string{"node", "process_memory", "kube_pods", "kube_resources"}},
+	{name: "db", title: "Database of", section: "Step 2", summary: "connections, long queries, blocking locks, cache hit ratio, slow statements, missing indexes",
+		probes: []string{"postgres"}},
+	{name: "redis", title: "Redis of", section: "Step 3 Redis", summary: "clients, memory vs maxmemory, evictions, command stats, slow log",
+		probes: []string{"redis"}},
+}
+
+func (h *Handlers) builtins() []Command {
+	cmds := []Command{{Name: "help", Usage: "help [command]", Summary: "usage, examples and what is configured", Example: "/perf help db",
+		Run: func(_ context.Context, _ Request, args []string) (Report, error) { return h.help(args), nil }}}
+	for _, pc := range probeCommands {
+		cmds = append(cmds, Command{
+			Name: pc.name, Usage: pc.name + " [service] [window]", Summary: pc.summary + " (runbook: " + pc.section + ")",
+			Example: "/perf " + pc.name + " agentic-studio 15m",
+			Run: func(ctx context.Context, req Request, args []string) (Report, error) {
+				svc, window, err := h.serviceAndWindow(pc.name, args)
+				if err != nil {
+					return Report{}, err
+				}
+				rep, err := h.run(ctx, req, pc.name, pc.title, svc, window, pc.probes)
+				if err == nil && pc.next != nil {
+					rep.Next = pc.next(rep.Service)
+				}
+				return rep, err
+			},
+		})
+	}
+	return cmds
+}
+
+// serviceAndWindow parses "[service] [window]" in either order; anything else is a usage error.
+func (h *Handlers) serviceAndWindow(cmd string, args []string) (string, time.Duration, error) {
+	var svc string
+	var window time.Duration
+	usage := fmt.Sprintf("usage: /perf %s [service] [window]  e.g. /perf %s %s 15m (services: %s)",
+		cmd, cmd, h.cfg.Services[0].Name, strings.Join(h.cfg.ServiceNames(), ", "))
+	for _, a := range args {
+		if _, ok := h.cfg.Service(a); ok && svc == "" {
+			svc = a
+			continue
+		}
+		if d, err := model.ParseDuration(a); err == nil && window == 0 {
+			window = time.Duration(d)
+			if window < time.Minute || window > 24*time.Hour {
+				return "", 0, errs.Invalidf("window %s is out of range (1m to 24h). %s", a, usage)
+			}
+			continue
+		}
+		return "", 0, errs.Invalidf("unexpected argument %q. %s", a, usage)
+	}
+	return svc, window, nil
+}
+
+func (h *Handlers) help(args []string) Report {
+	var b strings.Builder
+	if len(args) > 0 {
+		for _, c := range h.commands {
+			if c.Name == args[0] {
+				fmt.Fprintf(&b, "/perf %s\n%s\nExample: %s", c.Usage, c.Summary, c.Example)
+				return Report{Command: "/perf help", Title: "perfbot help", Text: b.String(), Ephemeral: true}
+			}
+		}
+		fmt.Fprintf(&b, "No command %q.\n\n", args[0])
+	}
+	b.WriteString("perfbot runs the Performance Degradation Runbook. Commands:\n")
+	for _, c := range h.commands {
+		fmt.Fprintf(&b, "• /perf %s — %s. Example: %s\n", c.Usage, c.Summary, c.Example)
+	}
+	fmt.Fprintf(&b, "\nServices: %s. Thresholds: p95 > %s, errors > %.0f%%, DB query > %s, memory > %.0f%%, CPU > %.0f%%.",
+		strings.Join(h.cfg.ServiceNames(), ", "), h.cfg.Services[0].Thresholds.P95Latency.D(),
+		h.cfg.Services[0].Thresholds.ErrorRate*100, h.cfg.Services[0].Thresholds.DBQueryTime.D(),
+		h.cfg.Services[0].Thresholds.MemoryUsage*100, h.cfg.Services[0].Thresholds.CPUUsage*100)
+	return Report{Command: "/perf help", Title: "perfbot help", Text: b.String(), Ephemeral: true}
+}

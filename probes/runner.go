@@ -1,0 +1,109 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Runner runs probes concurrently under one deadline and gives each its own timeout.
+type Runner struct {
+	// Timeout is each probe's own limit; the command's deadline (ctx) still applies.
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+// errProbeTimeout is the cause recorded when a probe's own timeout fires.
+var errProbeTimeout = errors.New("probe timeout")
+
+// Run runs every probe against env and returns their results in the order given.
+// Each result arrives even if its probe failed, hung or panicked; onDone (may be nil) is told as each finishes.
+func (r Runner) Run(ctx context.Context, env *Env, list []Probe, onDone func(done int, res Result)) []Result {
+	results := make([]Result, len(list))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i, p := range list {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := r.runOne(ctx, env, p)
+			mu.Lock()
+			results[i] = res
+			done++
+			n := done
+			if onDone != nil {
+				onDone(n, res)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// runOne runs a probe in its own goroutine so a probe that ignores ctx cannot hold the report back.
+func (r Runner) runOne(parent context.Context, env *Env, p Probe) Result {
+	timeout := r.Timeout
+	if timeout <= 0 {
+		timeout = 4 * time.Second
+	}
+	ctx, cancel := context.WithTimeoutCause(parent, timeout, fmt.Errorf("%w after %s", errProbeTimeout, timeout))
+	defer cancel()
+	start := time.Now()
+	ch := make(chan Result, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				ch <- Result{Err: fmt.Errorf("probe %s panicked: %v", p.Name, v)}
+			}
+		}()
+		res, err := p.Run(ctx, env)
+		res.Err = err
+		ch <- res
+	}()
+	var res Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		res = Result{Err: context.Cause(ctx)}
+	}
+	res.Probe, res.Title = p.Name, p.Title
+	res.Duration = time.Since(start)
+	if res.Err != nil {
+		res.TimedOut = ctx.Err() != nil || errors.Is(res.Err, context.DeadlineExceeded)
+		res.Status = Unknown
+		res.Summary = describeFailure(res, timeout)
+		if r.Log != nil {
+			r.Log.Warn("probe failed", "probe", p.Name, "duration", res.Duration, "timed_out", res.TimedOut, "err", res.Err)
+		}
+	}
+	return res
+}
+
+func describeFailure(res Result, timeout time.Duration) string {
+	switch {
+	case errors.Is(res.Err, ErrNotConfigured):
+		return "not configured"
+	case res.TimedOut:
+		return fmt.Sprintf("timed out after %s", res.Duration.Round(time.Millisecond))
+	default:
+		return "unreachable: " + firstLine(res.Err.Error(), 200)
+	}
+}
+
+func firstLine(s string, max int) string {
+	for i, c := range s {
+		if c == '\n' {
+			s = s[:i]
+			break
+		}
+	}
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
