@@ -24,6 +24,8 @@ type Config struct {
 	Actions   Actions   `yaml:"actions"`
 	// TimeZone is the IANA zone shown next to UTC in timelines and postmortems.
 	TimeZone string `yaml:"time_zone"`
+	// MissingEnv lists ${VAR} references whose variable was unset; they read as empty.
+	MissingEnv []string `yaml:"-"`
 }
 
 // Service is one watched application and the backends that serve it.
@@ -206,26 +208,45 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 
 // Parse is Load on bytes.
 func Parse(raw []byte, getenv func(string) string) (*Config, error) {
-	var missing []error
-	expanded := envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
-		name := string(envRef.FindSubmatch(m)[1])
-		v := getenv(name)
-		if v == "" {
-			missing = append(missing, fmt.Errorf("environment variable %s is not set", name))
-		}
-		return []byte(v)
-	})
+	expanded, missing := expandEnv(raw, getenv)
 	c := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, errors.Join(append(missing, fmt.Errorf("parse config: %w", err))...)
+		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	c.ApplyDefaults()
-	if len(missing) > 0 {
-		return c, errors.Join(missing...)
-	}
+	c.MissingEnv = missing
 	return c, nil
+}
+
+// expandEnv replaces ${VAR} outside comments with its value and lists the variables that were unset.
+func expandEnv(raw []byte, getenv func(string) string) ([]byte, []string) {
+	var missing []string
+	lines := bytes.Split(raw, []byte("\n"))
+	for i, line := range lines {
+		code, comment := splitComment(line)
+		code = envRef.ReplaceAllFunc(code, func(m []byte) []byte {
+			name := string(envRef.FindSubmatch(m)[1])
+			v := getenv(name)
+			if v == "" {
+				missing = append(missing, name)
+			}
+			return []byte(v)
+		})
+		lines[i] = append(code, comment...)
+	}
+	return bytes.Join(lines, []byte("\n")), missing
+}
+
+// splitComment cuts a YAML line before its comment: a # at the start or after a blank.
+func splitComment(line []byte) ([]byte, []byte) {
+	for i, c := range line {
+		if c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return append([]byte(nil), line[:i]...), line[i:]
+		}
+	}
+	return append([]byte(nil), line...), nil
 }
 
 // Service returns the named service, or the first one when name is empty.

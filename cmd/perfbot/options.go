@@ -58,6 +58,9 @@ func cmdCheckConfig(o options, getenv func(string) string, stdout, stderr io.Wri
 		}
 		return errReported
 	}
+	for _, name := range cfg.MissingEnv {
+		fmt.Fprintf(stdout, "note: environment variable %s is not set (needed by perfbot run if it holds a token)\n", name)
+	}
 	fmt.Fprintf(stdout, "%s is valid: %d service(s): %v\n", o.configPath, len(cfg.Services), cfg.ServiceNames())
 	return nil
 }
