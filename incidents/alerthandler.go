@@ -1,0 +1,120 @@
+package incidents
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// AlertOptions configures AlertHandler.
+type AlertOptions struct {
+	// Token is the bearer token Alertmanager sends (http_config.authorization.credentials).
+	// An empty token refuses every request: the endpoint is never open by accident.
+	Token string
+	// MaxBody bounds the request body in bytes (default 1 MiB).
+	MaxBody int64
+	// OnAlert is called once per new alert notification. The bot calls Store.HandleAlert and, when
+	// it opened an incident, creates the channel and starts the assessment (in the background, so
+	// Alertmanager is answered quickly). An error makes the handler answer 500 and forget the
+	// alert's receipt, so Alertmanager's retry handles it again. Nil means HandleAlert alone.
+	OnAlert func(ctx context.Context, a Alert) error
+	Log     *slog.Logger
+}
+
+// alertReply is the handler's JSON answer.
+type alertReply struct {
+	Received   int    `json:"received"`
+	New        int    `json:"new"`
+	Duplicates int    `json:"duplicates"`
+	Error      string `json:"error,omitempty"`
+}
+
+// AlertHandler serves Alertmanager's webhook (POST, version 4): 401 without the bearer token,
+// 413 for an oversized body, 400 for a bad body (nothing stored), 500 when handling failed,
+// otherwise 200 with counts. Each alert is handled once per (fingerprint, startsAt, status).
+func AlertHandler(st *Store, opts AlertOptions) http.Handler {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 1 << 20
+	}
+	if opts.Log == nil {
+		opts.Log = st.log
+	}
+	if opts.OnAlert == nil {
+		opts.OnAlert = func(ctx context.Context, a Alert) error { _, err := st.HandleAlert(ctx, a); return err }
+	}
+	want := []byte("Bearer " + opts.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			reply(w, http.StatusMethodNotAllowed, alertReply{Error: "POST only"})
+			return
+		}
+		got := []byte(r.Header.Get("Authorization"))
+		if opts.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="perfbot"`)
+			reply(w, http.StatusUnauthorized, alertReply{Error: "unauthorized"})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, opts.MaxBody))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reply(w, http.StatusRequestEntityTooLarge, alertReply{Error: "body too large"})
+			return
+		}
+		if err != nil {
+			reply(w, http.StatusBadRequest, alertReply{Error: "read body: " + err.Error()})
+			return
+		}
+		hook, err := ParseWebhook(body)
+		if err != nil {
+			opts.Log.Warn("bad alertmanager webhook", "err", err)
+			reply(w, http.StatusBadRequest, alertReply{Error: err.Error()})
+			return
+		}
+		status, rep := handleAlerts(r.Context(), st, opts, hook)
+		reply(w, status, rep)
+	})
+}
+
+// handleAlerts claims and handles each alert; failures are released for Alertmanager's retry.
+func handleAlerts(ctx context.Context, st *Store, opts AlertOptions, hook Webhook) (int, alertReply) {
+	rep := alertReply{Received: len(hook.Alerts)}
+	var failed []string
+	for _, a := range hook.Alerts {
+		fresh, err := st.ClaimAlert(ctx, a)
+		if err != nil {
+			opts.Log.Error("claim alert", "alert", a.Name(), "err", err)
+			failed = append(failed, a.Name())
+			continue
+		}
+		if !fresh {
+			rep.Duplicates++
+			continue
+		}
+		if err := opts.OnAlert(ctx, a); err != nil {
+			opts.Log.Error("handle alert", "alert", a.Name(), "fingerprint", a.Fingerprint, "err", err)
+			failed = append(failed, a.Name())
+			if rerr := st.ReleaseAlert(context.WithoutCancel(ctx), a); rerr != nil {
+				opts.Log.Error("release alert", "err", rerr)
+			}
+			continue
+		}
+		rep.New++
+	}
+	if len(failed) > 0 {
+		rep.Error = "failed to handle: " + strings.Join(failed, ", ")
+		return http.StatusInternalServerError, rep
+	}
+	return http.StatusOK, rep
+}
+
+func reply(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
