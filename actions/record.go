@@ -1,0 +1,74 @@
+package actions
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Recorder receives every step of a request for the incident timeline. incidentRef is the request's
+// incident (empty when the request was made outside one). The bot adapts it to the incidents package.
+type Recorder interface {
+	Record(ctx context.Context, incidentRef string, e Event) error
+}
+
+// Approvers says whether a user may approve beyond the configured list, e.g. by user-group membership.
+type Approvers interface {
+	IsApprover(ctx context.Context, user string) (bool, error)
+}
+
+// Incidents finds the open incident of a channel so a request can be tied to its timeline.
+type Incidents interface {
+	IncidentFor(ctx context.Context, channel string) (ref string, err error)
+}
+
+// EventKind names a step of a request's life.
+type EventKind string
+
+// The steps a request goes through.
+const (
+	EventRequested EventKind = "requested"
+	EventApproved  EventKind = "approved"
+	EventDenied    EventKind = "denied"
+	EventRefused   EventKind = "refused"
+	EventExpired   EventKind = "expired"
+	EventExecuted  EventKind = "executed"
+	EventVerified  EventKind = "verified"
+	EventFailed    EventKind = "failed"
+)
+
+// Event is one step of a request: who did what, when, and a line a person can read.
+type Event struct {
+	At        time.Time `json:"at"`
+	RequestID string    `json:"request_id"`
+	Kind      EventKind `json:"kind"`
+	Actor     string    `json:"actor,omitempty"`
+	// Summary is the request's one-line summary, e.g. "scale agentic-studio/agentic-studio to 5 replicas".
+	Summary string `json:"summary"`
+	// Detail is what happened in this step (the plan, the result, the error).
+	Detail string `json:"detail,omitempty"`
+}
+
+// record writes the event to the request's audit trail, the log and the Recorder. Failures to record
+// are logged, never returned: the change itself has already happened or been refused.
+func (s *Service) record(ctx context.Context, r Request, kind EventKind, actor, detail string) {
+	e := Event{At: s.now(), RequestID: r.ID, Kind: kind, Actor: actor, Summary: r.Plan.Summary, Detail: detail}
+	if e.Summary == "" {
+		e.Summary = r.Spec.Summary()
+	}
+	lvl := slog.LevelInfo
+	if kind == EventFailed || kind == EventRefused {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(ctx, lvl, "action "+string(kind), "request", r.ID, "action", string(r.Spec.Kind),
+		"actor", actor, "incident", r.IncidentRef, "summary", e.Summary, "detail", detail)
+	if err := s.store.addEvent(ctx, e); err != nil {
+		s.log.Error("store action event", "request", r.ID, "event", string(kind), "err", err)
+	}
+	if s.recorder == nil {
+		return
+	}
+	if err := s.recorder.Record(ctx, r.IncidentRef, e); err != nil {
+		s.log.Error("record action event in timeline", "request", r.ID, "event", string(kind), "err", err)
+	}
+}

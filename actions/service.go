@@ -1,0 +1,294 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/errs"
+)
+
+// Options is what a Service needs. State is required; Kube and DB only for the actions that use them.
+type Options struct {
+	Config *config.Config
+	// State is perfbot's own database, where requests live (run Migrate on it first).
+	State *pgxpool.Pool
+	// Kube reaches the cluster for scale and limits.
+	Kube kubernetes.Interface
+	// DB is the service's database for analyze, index and cancel; its name must be in actions.databases.
+	DB *pgxpool.Pool
+
+	Recorder  Recorder
+	Approvers Approvers
+	Incidents Incidents
+	Log       *slog.Logger
+	// Now and NewID default to time.Now and uuid.New.
+	Now   func() time.Time
+	NewID func() uuid.UUID
+	// VerifyTimeout bounds how long verification waits for a change to be reported (default 20s).
+	VerifyTimeout time.Duration
+}
+
+// Service validates, stores, approves and runs action requests. It is safe for concurrent use, and any
+// number of Services (in any number of processes) may share one state database.
+type Service struct {
+	cfg           *config.Config
+	store         *store
+	kube          kubernetes.Interface
+	db            *pgxpool.Pool
+	recorder      Recorder
+	approvers     Approvers
+	incidents     Incidents
+	log           *slog.Logger
+	now           func() time.Time
+	newID         func() uuid.UUID
+	verifyTimeout time.Duration
+}
+
+// New returns a Service; it does not touch the network.
+func New(o Options) (*Service, error) {
+	if o.Config == nil || o.State == nil {
+		return nil, errors.New("actions: Config and State are required")
+	}
+	s := &Service{cfg: o.Config, store: &store{pool: o.State}, kube: o.Kube, db: o.DB,
+		recorder: o.Recorder, approvers: o.Approvers, incidents: o.Incidents, log: o.Log,
+		now: o.Now, newID: o.NewID, verifyTimeout: o.VerifyTimeout}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.New
+	}
+	if s.verifyTimeout <= 0 {
+		s.verifyTimeout = 20 * time.Second
+	}
+	return s, nil
+}
+
+// Request validates spec against the allow-list and the live state, dry-runs it, and stores a pending
+// request that expires after actions.expiry. The returned Request carries the Plan to show approvers.
+func (s *Service) Request(ctx context.Context, requester, channel string, spec Spec) (Request, error) {
+	if requester == "" {
+		return Request{}, errs.Invalidf("a request needs a requester")
+	}
+	a, spec, err := s.build(ctx, spec)
+	if err != nil {
+		return Request{}, err
+	}
+	plan, err := a.plan(ctx)
+	if err != nil {
+		return Request{}, err
+	}
+	now := s.now().UTC()
+	r := Request{ID: s.newID().String(), Spec: spec, RequestedBy: requester, Channel: channel,
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Actions.Expiry.D()), Status: StatusPending, Plan: plan}
+	if s.incidents != nil && channel != "" {
+		if r.IncidentRef, err = s.incidents.IncidentFor(ctx, channel); err != nil {
+			s.log.Warn("find incident for action request", "channel", channel, "err", err)
+		}
+	}
+	if err := s.store.insert(ctx, r); err != nil {
+		return Request{}, err
+	}
+	s.record(ctx, r, EventRequested, requester, plan.Text())
+	return r, nil
+}
+
+// Get returns a stored request; an unknown or malformed id is errs.NotFound.
+func (s *Service) Get(ctx context.Context, id string) (Request, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Request{}, errs.NotFoundf("no action request %q", id)
+	}
+	r, err := s.store.get(ctx, uid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, errs.NotFoundf("no action request %s", id)
+	}
+	return r, err
+}
+
+// Events returns a request's audit trail (requested, approved, executed, ...), oldest first.
+func (s *Service) Events(ctx context.Context, id string) ([]Event, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.events(ctx, uuid.MustParse(r.ID))
+}
+
+// Approve lets approver approve request id and, if this call wins the one conditional UPDATE from
+// pending to executing, runs the action, verifies it and stores the outcome before returning. The
+// requester cannot approve (Forbidden), nor can anyone not allowed to (Forbidden); a request that is
+// expired, denied, or already running or done is a Conflict. A failed action is returned as a Request
+// with StatusFailed and a nil error: the approval itself succeeded. ctx must allow for the action.
+func (s *Service) Approve(ctx context.Context, id, approver string) (Request, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if err := s.mayApprove(ctx, r, approver); err != nil {
+		s.record(ctx, r, EventRefused, approver, err.Error())
+		return r, err
+	}
+	now := s.now().UTC()
+	claimed, ok, err := s.store.claim(ctx, uuid.MustParse(r.ID), approver, now)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return s.notPending(ctx, r.ID, now)
+	}
+	s.record(ctx, claimed, EventApproved, approver, "")
+	return s.run(ctx, claimed)
+}
+
+// Deny closes a pending request without running it. The requester (withdrawing it) and anyone who may
+// approve can deny; others get Forbidden, and a request no longer pending is a Conflict.
+func (s *Service) Deny(ctx context.Context, id, user string) (Request, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if user != r.RequestedBy {
+		if err := s.mayApprove(ctx, r, user); err != nil {
+			return r, errs.Forbiddenf("only the requester or an approver can deny this request")
+		}
+	}
+	now := s.now().UTC()
+	denied, ok, err := s.store.deny(ctx, uuid.MustParse(r.ID), user, now)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return s.notPending(ctx, r.ID, now)
+	}
+	s.record(ctx, denied, EventDenied, user, "")
+	return denied, nil
+}
+
+// Expire marks every pending request past its expiry as expired, records each, and returns them so the
+// caller can update their messages. Approve and Deny refuse expired requests without it; it only tidies.
+func (s *Service) Expire(ctx context.Context) ([]Request, error) {
+	out, err := s.store.expire(ctx, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range out {
+		s.record(ctx, r, EventExpired, "", "")
+	}
+	return out, nil
+}
+
+// mayApprove applies the approval rules that do not depend on the request's state.
+func (s *Service) mayApprove(ctx context.Context, r Request, user string) error {
+	if user == "" {
+		return errs.Invalidf("an approval needs an approver")
+	}
+	if user == r.RequestedBy {
+		return errs.Forbiddenf("you requested this change; someone else must approve it (%s)", s.whoMayApprove())
+	}
+	if slices.Contains(s.cfg.Actions.Approvers, user) {
+		return nil
+	}
+	if s.approvers != nil {
+		ok, err := s.approvers.IsApprover(ctx, user)
+		if err != nil {
+			return fmt.Errorf("check whether %s may approve: %w", user, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return errs.Forbiddenf("you may not approve changes; %s", s.whoMayApprove())
+}
+
+// whoMayApprove says in words who may approve, for refusals.
+func (s *Service) whoMayApprove() string {
+	a := s.cfg.Actions
+	switch {
+	case len(a.Approvers) > 0 && a.ApproverGroup != "":
+		return fmt.Sprintf("approvers are %v and members of group %s", a.Approvers, a.ApproverGroup)
+	case len(a.Approvers) > 0:
+		return fmt.Sprintf("approvers are %v", a.Approvers)
+	case a.ApproverGroup != "":
+		return fmt.Sprintf("approvers are members of group %s", a.ApproverGroup)
+	}
+	return "no approvers are configured (actions.approvers)"
+}
+
+// notPending explains why a request could not be claimed or denied: it is done, denied or expired.
+func (s *Service) notPending(ctx context.Context, id string, now time.Time) (Request, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	switch r.Status {
+	case StatusPending:
+		if !r.ExpiresAt.After(now) {
+			return r, errs.Conflictf("this request expired at %s; ask again", r.ExpiresAt.Format(time.RFC3339))
+		}
+		return r, errs.Conflictf("this request changed while you clicked; try again")
+	case StatusExpired:
+		return r, errs.Conflictf("this request expired at %s; ask again", r.ExpiresAt.Format(time.RFC3339))
+	case StatusDenied:
+		return r, errs.Conflictf("this request was denied by %s", r.DeniedBy)
+	case StatusExecuting:
+		return r, errs.Conflictf("this request was already approved by %s and is running", r.ApprovedBy)
+	default:
+		return r, errs.Conflictf("this request was already approved by %s and has %s", r.ApprovedBy, r.Status)
+	}
+}
+
+// run executes a claimed request, verifies it and stores the outcome. Only the claimer calls it.
+func (s *Service) run(ctx context.Context, r Request) (Request, error) {
+	status, result := StatusSucceeded, ""
+	a, _, err := s.build(ctx, r.Spec)
+	if err == nil {
+		_, err = a.plan(ctx) // re-read the live state: it may have moved since the request
+	}
+	var executed string
+	if err == nil {
+		executed, err = a.execute(ctx)
+	}
+	if err == nil {
+		s.record(ctx, r, EventExecuted, r.ApprovedBy, executed)
+		var verified string
+		verified, err = a.verify(ctx)
+		result = joinLines(executed, verified)
+		if err == nil {
+			s.record(ctx, r, EventVerified, "", verified)
+		}
+	}
+	if err != nil {
+		status, result = StatusFailed, joinLines(executed, "failed: "+errs.UserMessage(err, r.ID))
+		s.record(ctx, r, EventFailed, "", err.Error())
+	}
+	// The outcome must be stored even when the caller's context has ended.
+	done, ferr := s.store.finish(context.WithoutCancel(ctx), r.ID, status, result, s.now().UTC())
+	if ferr != nil {
+		return r, ferr
+	}
+	return done, nil
+}
+
+func joinLines(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "\n" + b
+}

@@ -1,0 +1,179 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Status is where a request is in its life.
+type Status string
+
+// The statuses of a request. Pending is the only one from which a request can still run.
+const (
+	StatusPending   Status = "pending"
+	StatusApproved  Status = "approved"
+	StatusDenied    Status = "denied"
+	StatusExpired   Status = "expired"
+	StatusExecuting Status = "executing"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Request is one approval-gated change as stored in PostgreSQL.
+type Request struct {
+	ID          string
+	Spec        Spec
+	RequestedBy string
+	Channel     string
+	IncidentRef string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	Status      Status
+	ApprovedBy  string
+	DeniedBy    string
+	// DecidedAt is when it was approved, denied or found expired; zero while pending.
+	DecidedAt time.Time
+	// FinishedAt is when execution and verification ended; zero until then.
+	FinishedAt time.Time
+	Plan       Plan
+	// Result is what execution and verification reported, or the error that stopped them.
+	Result string
+}
+
+// store is the SQL of the approval flow; every state change is one conditional statement.
+type store struct{ pool *pgxpool.Pool }
+
+const requestColumns = `id, spec, requested_by, channel, incident_ref, created_at, expires_at, status,
+	approved_by, denied_by, decided_at, finished_at, plan_detail, result`
+
+func scanRequest(row pgx.Row) (Request, error) {
+	var r Request
+	var id uuid.UUID
+	var decided, finished *time.Time
+	var status string
+	err := row.Scan(&id, &r.Spec, &r.RequestedBy, &r.Channel, &r.IncidentRef, &r.CreatedAt, &r.ExpiresAt,
+		&status, &r.ApprovedBy, &r.DeniedBy, &decided, &finished, &r.Plan, &r.Result)
+	if err != nil {
+		return Request{}, err
+	}
+	r.ID, r.Status = id.String(), Status(status)
+	r.CreatedAt, r.ExpiresAt = r.CreatedAt.UTC(), r.ExpiresAt.UTC()
+	if decided != nil {
+		r.DecidedAt = decided.UTC()
+	}
+	if finished != nil {
+		r.FinishedAt = finished.UTC()
+	}
+	return r, nil
+}
+
+func (s *store) insert(ctx context.Context, r Request) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO action_requests
+		(id, kind, spec, requested_by, channel, incident_ref, created_at, expires_at, status, plan, plan_detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)`,
+		uuid.MustParse(r.ID), string(r.Spec.Kind), r.Spec, r.RequestedBy, r.Channel, r.IncidentRef,
+		r.CreatedAt, r.ExpiresAt, r.Plan.Text(), r.Plan)
+	if err != nil {
+		return fmt.Errorf("insert action request: %w", err)
+	}
+	return nil
+}
+
+// get returns the request, or pgx.ErrNoRows.
+func (s *store) get(ctx context.Context, id uuid.UUID) (Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, `SELECT `+requestColumns+` FROM action_requests WHERE id = $1`, id))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, fmt.Errorf("read action request %s: %w", id, err)
+	}
+	return r, err
+}
+
+// claim moves a pending, unexpired request to executing in one conditional UPDATE. Of any number of
+// concurrent callers on any number of replicas exactly one gets ok=true.
+func (s *store) claim(ctx context.Context, id uuid.UUID, approver string, now time.Time) (Request, bool, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, `UPDATE action_requests
+		SET status = 'executing', approved_by = $2, decided_at = $3
+		WHERE id = $1 AND status = 'pending' AND expires_at > $3
+		RETURNING `+requestColumns, id, approver, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, false, nil
+	}
+	if err != nil {
+		return Request{}, false, fmt.Errorf("claim action request %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+// deny moves a pending, unexpired request to denied; ok is false when it was no longer pending.
+func (s *store) deny(ctx context.Context, id uuid.UUID, user string, now time.Time) (Request, bool, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, `UPDATE action_requests
+		SET status = 'denied', denied_by = $2, decided_at = $3
+		WHERE id = $1 AND status = 'pending' AND expires_at > $3
+		RETURNING `+requestColumns, id, user, now))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, false, nil
+	}
+	if err != nil {
+		return Request{}, false, fmt.Errorf("deny action request %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+// finish stores the outcome of an executing request.
+func (s *store) finish(ctx context.Context, id string, status Status, result string, now time.Time) (Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, `UPDATE action_requests
+		SET status = $2, result = $3, finished_at = $4
+		WHERE id = $1 AND status = 'executing'
+		RETURNING `+requestColumns, uuid.MustParse(id), string(status), result, now))
+	if err != nil {
+		return Request{}, fmt.Errorf("store outcome of action request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// expire marks every pending request whose time is up as expired and returns them.
+func (s *store) expire(ctx context.Context, now time.Time) ([]Request, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE action_requests
+		SET status = 'expired', decided_at = expires_at
+		WHERE status = 'pending' AND expires_at <= $1
+		RETURNING `+requestColumns, now)
+	if err != nil {
+		return nil, fmt.Errorf("expire action requests: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Request, error) { return scanRequest(row) })
+	if err != nil {
+		return nil, fmt.Errorf("expire action requests: %w", err)
+	}
+	return out, nil
+}
+
+func (s *store) addEvent(ctx context.Context, e Event) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO action_events (request_id, at, kind, actor, detail)
+		VALUES ($1, $2, $3, $4, $5)`, uuid.MustParse(e.RequestID), e.At, string(e.Kind), e.Actor, e.Detail)
+	if err != nil {
+		return fmt.Errorf("insert action event: %w", err)
+	}
+	return nil
+}
+
+// events returns a request's audit trail, oldest first.
+func (s *store) events(ctx context.Context, id uuid.UUID) ([]Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, kind, actor, detail FROM action_events
+		WHERE request_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("read action events: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Event, error) {
+		e := Event{RequestID: id.String()}
+		var kind string
+		err := row.Scan(&e.At, &kind, &e.Actor, &e.Detail)
+		e.Kind, e.At = EventKind(kind), e.At.UTC()
+		return e, err
+	})
+}
