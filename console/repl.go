@@ -26,7 +26,11 @@ func Exec(ctx context.Context, h Handler, line, user string, out io.Writer) erro
 	}
 	rep, err := h.Handle(ctx, handlers.Request{Text: strings.TrimSpace(text), User: user, Channel: "console"})
 	if err != nil {
-		fmt.Fprintln(out, plain(errs.UserMessage(err, "console")))
+		if errs.KindOf(err) == errs.Internal {
+			fmt.Fprintln(out, "internal error:", err)
+		} else {
+			fmt.Fprintln(out, plain(errs.UserMessage(err, "console")))
+		}
 		return err
 	}
 	return Render(out, rep)

@@ -91,18 +91,26 @@ func (b *Backends) build(svc config.Service) (*probes.Env, error) {
 		env.Redis = r
 	}
 	if svc.Kubernetes.Kubeconfig != "" {
-		rc, err := clientcmd.BuildConfigFromFlags("", svc.Kubernetes.Kubeconfig)
+		kc, err := kubeClient(svc.Kubernetes.Kubeconfig)
 		if err != nil {
-			return nil, fmt.Errorf("kubeconfig for %s: %w", svc.Name, err)
-		}
-		rc.Timeout = 30 * time.Second
-		kc, err := kubernetes.NewForConfig(rc)
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes client for %s: %w", svc.Name, err)
+			env.Broken = map[probes.Backend]error{probes.NeedsKube: err}
 		}
 		env.Kube = kc
 	}
 	return env, nil
+}
+
+func kubeClient(path string) (kubernetes.Interface, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	rc.Timeout = 30 * time.Second
+	kc, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return kc, nil
 }
 
 // Close releases every client made.

@@ -100,17 +100,24 @@ func (h *Handlers) run(ctx context.Context, req Request, cmd, title string, serv
 	}
 	list := make([]probes.Probe, 0, len(names))
 	for _, n := range names {
-		if p, ok := h.registry[n]; ok && env.Has(p.Needs) {
-			list = append(list, p)
+		p, ok := h.registry[n]
+		if !ok || !env.Has(p.Needs) {
+			continue
 		}
+		if err := env.Broken[p.Needs]; err != nil {
+			p.Run = func(context.Context, *probes.Env) (probes.Result, error) { return probes.Result{}, err }
+		}
+		list = append(list, p)
 	}
 	start := time.Now()
-	var sections []Section
+	step := Step{Command: "/perf " + cmd, Service: env.Service.Name, Total: len(list)}
+	if req.Progress != nil {
+		req.Progress(step)
+	}
 	results := h.runner.Run(ctx, env, list, func(done int, r probes.Result) {
-		s := sectionOf(r)
-		sections = append(sections, s)
 		if req.Progress != nil {
-			req.Progress(done, len(list), s)
+			step.Done, step.Last = done, sectionOf(r)
+			req.Progress(step)
 		}
 	})
 	rep := Assemble(results)

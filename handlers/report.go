@@ -47,5 +47,16 @@ type NextStep struct {
 	Command string // e.g. "/perf db agentic-studio"
 }
 
-// Progress is told each time a probe finishes, so a front end can show "3/9 checks".
-type Progress func(done, total int, last Section)
+// Step is one progress report: which command on which service, how many checks are done.
+type Step struct {
+	Command string // e.g. "/perf assess"
+	Service string
+	Done    int
+	Total   int
+	// Last is the check that just finished; empty when Done is 0.
+	Last Section
+}
+
+// Progress is told once with Done=0 before any probe runs, then each time a probe finishes,
+// so a front end can show "3/9 checks". Calls are serialized and should return quickly.
+type Progress func(Step)

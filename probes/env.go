@@ -26,6 +26,10 @@ type Env struct {
 	Postgres *pgxpool.Pool
 	Redis    *redis.Client
 	Kube     kubernetes.Interface
+
+	// Broken holds backends that are configured but whose client could not be made;
+	// probes needing them report this error instead of running.
+	Broken map[Backend]error
 }
 
 // ErrNotConfigured is returned by probes whose backend is not configured for the service.
@@ -33,6 +37,9 @@ var ErrNotConfigured = errors.New("backend not configured")
 
 // Has reports whether the service has the backend b configured.
 func (e *Env) Has(b Backend) bool {
+	if e.Broken[b] != nil {
+		return true
+	}
 	switch b {
 	case NeedsPrometheus:
 		return e.Prom != nil
