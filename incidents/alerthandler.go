@@ -47,15 +47,13 @@ func AlertHandler(st *Store, opts AlertOptions) http.Handler {
 	if opts.OnAlert == nil {
 		opts.OnAlert = func(ctx context.Context, a Alert) error { _, err := st.HandleAlert(ctx, a); return err }
 	}
-	want := []byte("Bearer " + opts.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			reply(w, http.StatusMethodNotAllowed, alertReply{Error: "POST only"})
 			return
 		}
-		got := []byte(r.Header.Get("Authorization"))
-		if opts.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		if opts.Token == "" || !bearerOK(r, opts.Token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="perfbot"`)
 			reply(w, http.StatusUnauthorized, alertReply{Error: "unauthorized"})
 			return
@@ -111,6 +109,12 @@ func handleAlerts(ctx context.Context, st *Store, opts AlertOptions, hook Webhoo
 		return http.StatusInternalServerError, rep
 	}
 	return http.StatusOK, rep
+}
+
+// bearerOK checks "Authorization: Bearer <token>" in constant time.
+func bearerOK(r *http.Request, token string) bool {
+	got := []byte(r.Header.Get("Authorization"))
+	return subtle.ConstantTimeCompare(got, []byte("Bearer "+token)) == 1
 }
 
 func reply(w http.ResponseWriter, status int, v any) {
