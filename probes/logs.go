@@ -1,0 +1,210 @@
+package probes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/perfbot/perfbot/errs"
+)
+
+const (
+	// logLimitBytes caps what one pod's log request returns.
+	logLimitBytes = 4 << 20
+	// logNewest is how many of a pattern's newest lines are shown.
+	logNewest = 5
+	// logLineRunes is where shown lines are cut.
+	logLineRunes = 200
+	// logMaxSince bounds how far back a user search may read.
+	logMaxSince = 7 * 24 * time.Hour
+	// logMaxPattern bounds a user pattern's length.
+	logMaxPattern = 200
+)
+
+// logLine is one line of a pod's log with the time the kubelet stamped on it.
+type logLine struct {
+	T    time.Time
+	Pod  string
+	Text string
+}
+
+// Logs reads the Deployment's pod logs through the API server (`pods/log`) for Service.Logs.Since
+// and counts the lines matching each of Service.Logs.Patterns (the runbook's greps), newest first.
+func Logs(ctx context.Context, env *Env) (Result, error) {
+	since := time.Duration(env.Service.Logs.Since)
+	lines, res, err := logRead(ctx, env, since)
+	if err != nil {
+		return Result{}, err
+	}
+	summary := Table{Title: fmt.Sprintf("Log patterns (last %s)", since), Columns: []string{"Pattern", "Count", "Newest"}}
+	for _, p := range env.Service.Logs.Patterns {
+		re, err := regexp.Compile(p.Regex)
+		if err != nil {
+			return Result{}, fmt.Errorf("log pattern %s: %w", p.Name, err)
+		}
+		hits := logMatch(lines, re)
+		newest := "-"
+		st := OK
+		if len(hits) > 0 {
+			newest = kubeAgo(env.Now, hits[0].T) + " ago"
+			st = Warn
+			res.Tables = append(res.Tables, logTable(p.Name+": newest lines", hits, logNewest))
+		}
+		summary.Rows = append(summary.Rows, []string{p.Name, fmt.Sprint(len(hits)), newest})
+		res.Add(Finding{Check: "Log lines: " + p.Name, Subject: p.Regex, Status: st, Value: float64(len(hits)), Unit: "lines",
+			Message: fmt.Sprintf("%d log lines matching %s (/%s/) in the last %s", len(hits), p.Name, p.Regex, since)})
+	}
+	res.Tables = append([]Table{summary}, res.Tables...)
+	return res, nil
+}
+
+// LogsMatching is `/perf logs <pattern>`: the Deployment's log lines of the last `since` (Service.Logs.Since
+// when zero) that match a user's regular expression, newest first. A bad pattern is errs.Invalid.
+func LogsMatching(ctx context.Context, env *Env, pattern string, since time.Duration) (Result, error) {
+	switch {
+	case strings.TrimSpace(pattern) == "":
+		return Result{}, errs.Invalidf("give a pattern to search the logs for, e.g. `timeout|connection`")
+	case len(pattern) > logMaxPattern:
+		return Result{}, errs.Invalidf("the pattern is longer than %d characters", logMaxPattern)
+	case since < 0 || since > logMaxSince:
+		return Result{}, errs.Invalidf("the time span must be between 0 and %s", logMaxSince)
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return Result{}, errs.Invalidf("%q is not a valid regular expression: %v", pattern, err)
+	}
+	if since == 0 {
+		since = time.Duration(env.Service.Logs.Since)
+	}
+	lines, res, err := logRead(ctx, env, since)
+	if err != nil {
+		return Result{}, err
+	}
+	hits := logMatch(lines, re)
+	res.Summary = fmt.Sprintf("%d of %d log lines in the last %s match /%s/", len(hits), len(lines), since, pattern)
+	res.Add(Finding{Check: "Log lines matching", Subject: pattern, Status: OK, Value: float64(len(hits)), Unit: "lines", Message: res.Summary})
+	res.Tables = append(res.Tables, logTable("Newest matching lines", hits, 20))
+	return res, nil
+}
+
+// logRead fetches the last `since` of every running pod's log. Pods whose log cannot be read are
+// findings; only when no pod's log can be read is it an error.
+func logRead(ctx context.Context, env *Env, since time.Duration) ([]logLine, Result, error) {
+	var res Result
+	d, err := kubeDeployment(ctx, env)
+	if err != nil {
+		return nil, res, err
+	}
+	pods, err := kubePodsOf(ctx, env, d)
+	if err != nil {
+		return nil, res, err
+	}
+	var lines []logLine
+	read, failed := 0, 0
+	var lastErr error
+	for _, p := range pods {
+		if p.Spec.NodeName == "" || p.DeletionTimestamp != nil {
+			continue
+		}
+		got, err := logPod(ctx, env, d, p, since)
+		if err != nil {
+			failed++
+			lastErr = err
+			res.Add(Finding{Check: "Pod log", Subject: p.Name, Status: Unknown, Message: fmt.Sprintf("could not read the log of %s: %v", p.Name, err)})
+			continue
+		}
+		read++
+		lines = append(lines, got...)
+	}
+	if read == 0 && failed > 0 {
+		return nil, res, fmt.Errorf("read pod logs of %s: %w", d.Name, lastErr)
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].T.After(lines[j].T) })
+	res.Summary = fmt.Sprintf("%d log lines from %d pods in the last %s", len(lines), read, since)
+	return lines, res, nil
+}
+
+// logPod reads one pod's log with kubelet timestamps.
+func logPod(ctx context.Context, env *Env, d *appsv1.Deployment, p corev1.Pod, since time.Duration) ([]logLine, error) {
+	container := env.Service.Kubernetes.Container
+	if !logHasContainer(p, container) && len(p.Spec.Containers) > 0 {
+		container = p.Spec.Containers[0].Name
+	}
+	secs := int64(since.Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	limit := int64(logLimitBytes)
+	body, err := env.Kube.CoreV1().Pods(d.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{
+		Container: container, SinceSeconds: &secs, Timestamps: true, LimitBytes: &limit,
+	}).DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pods/log %s/%s: %w", p.Name, container, err)
+	}
+	return logParse(p.Name, body), nil
+}
+
+func logHasContainer(p corev1.Pod, name string) bool {
+	for _, c := range p.Spec.Containers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// logParse splits a timestamped log ("<RFC 3339 time> <line>") into lines.
+func logParse(pod string, body []byte) []logLine {
+	var out []logLine
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		stamp, text, ok := strings.Cut(sc.Text(), " ")
+		t, err := time.Parse(time.RFC3339Nano, stamp)
+		if !ok || err != nil {
+			t, text = time.Time{}, sc.Text()
+		}
+		out = append(out, logLine{T: t, Pod: pod, Text: text})
+	}
+	return out
+}
+
+// logMatch keeps the lines re matches, in the given (newest first) order.
+func logMatch(lines []logLine, re *regexp.Regexp) []logLine {
+	var out []logLine
+	for _, l := range lines {
+		if re.MatchString(l.Text) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// logTable shows up to n lines, cut to logLineRunes.
+func logTable(title string, lines []logLine, n int) Table {
+	t := Table{Title: title, Columns: []string{"Time", "Pod", "Line"}}
+	for i, l := range lines {
+		if i == n {
+			break
+		}
+		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(l.Text, logLineRunes)})
+	}
+	return t
+}
+
+func logTrim(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
