@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -226,6 +224,3 @@ func countRows(t testing.TB, p *pgxpool.Pool, sql string, args ...any) int {
 	}
 	return n
 }
-
-var _ = errors.Is
-var _ = uuid.New
