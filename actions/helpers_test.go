@@ -159,7 +159,9 @@ func (g groupApprovers) IsApprover(_ context.Context, user string) (bool, error)
 
 type channelIncidents map[string]string
 
-func (c channelIncidents) IncidentFor(_ context.Context, ch string) (string, error) { return c[ch], nil }
+func (c channelIncidents) IncidentFor(_ context.Context, ch string) (string, error) {
+	return c[ch], nil
+}
 
 // fixture is one migrated test database with a Service over it.
 type fixture struct {
@@ -187,7 +189,7 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 func (f *fixture) service(t testing.TB, state *pgxpool.Pool, mutate func(*Options)) *Service {
 	t.Helper()
 	o := Options{Config: f.cfg, State: state, DB: state, Recorder: f.rec, Now: f.clock.Now,
-		Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:           slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		VerifyTimeout: 5 * time.Second}
 	if mutate != nil {
 		mutate(&o)
