@@ -180,10 +180,11 @@ func (f *Fault) Validate(poolSize int) error {
 		}
 	}
 	checkEndpoint := func(required bool) {
-		if f.Endpoint == "" && !required {
-			return
-		}
-		if !isEndpoint(f.Endpoint) {
+		switch {
+		case f.Endpoint == "" && !required:
+		case f.Endpoint == "":
+			add("endpoint is required: one of %s", strings.Join(Endpoints, ", "))
+		case !isEndpoint(f.Endpoint):
 			add("endpoint %q: want one of %s", f.Endpoint, strings.Join(Endpoints, ", "))
 		}
 	}
