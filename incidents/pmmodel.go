@@ -89,14 +89,15 @@ func newReport(inc Incident, events []Event, now time.Time, loc *time.Location) 
 	for i, e := range events {
 		r.Events[i] = pmEvent{At: st(e.OccurredAt), Kind: e.Kind, Actor: e.Actor, Summary: e.Summary, Link: e.Link}
 	}
+	ps := parseAll(events)
 	r.Responders = responders(inc, events)
-	r.Alerts = alertNames(events)
-	r.Findings = rankFindings(events, st)
+	r.Alerts = alertNames(ps)
+	r.Findings = rankFindings(ps, st)
 	if len(r.Findings) > 0 {
 		r.Worst = &r.Findings[0]
 	}
-	r.Actions = actions(events, st)
-	r.Numbers = keyNumbers(events, st)
+	r.Actions = actions(ps, st)
+	r.Numbers = keyNumbers(ps, st)
 	r.Prevention = prevention(inc, r.Findings, r.Actions)
 	r.FollowUps = followUps
 	return r
@@ -129,11 +130,38 @@ func responders(inc Incident, events []Event) []string {
 	return out
 }
 
-func alertNames(events []Event) []string {
+// parsed is an event with its detail decoded once.
+type parsed struct {
+	Event
+	cmd     *CommandDetail
+	act     *ActionDetail
+	alert   *AlertDetail
+	numbers []Number
+}
+
+func parseAll(events []Event) []parsed {
+	out := make([]parsed, len(events))
+	for i, e := range events {
+		p := parsed{Event: e}
+		if d, ok := e.Command(); ok {
+			p.cmd, p.numbers = &d, d.Numbers
+		} else if d, ok := e.Chart(); ok {
+			p.numbers = d.Numbers
+		} else if d, ok := e.Action(); ok {
+			p.act, p.numbers = &d, d.Numbers
+		} else if d, ok := e.Alert(); ok {
+			p.alert = &d
+		}
+		out[i] = p
+	}
+	return out
+}
+
+func alertNames(ps []parsed) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, e := range events {
-		if d, ok := e.Alert(); ok && e.Kind == KindAlertFiring && !seen[d.Alertname] {
+	for _, e := range ps {
+		if d := e.alert; d != nil && e.Kind == KindAlertFiring && !seen[d.Alertname] {
 			seen[d.Alertname] = true
 			out = append(out, d.Alertname)
 		}
@@ -143,12 +171,12 @@ func alertNames(events []Event) []string {
 
 // rankFindings merges the findings of every command event by (check, subject), keeping the worst
 // reading, and ranks them worst first; OK findings are left out.
-func rankFindings(events []Event, st func(time.Time) stamp) []rankedFinding {
+func rankFindings(ps []parsed, st func(time.Time) stamp) []rankedFinding {
 	byKey := map[string]*rankedFinding{}
 	var order []*rankedFinding
-	for _, e := range events {
-		d, ok := e.Command()
-		if !ok {
+	for _, e := range ps {
+		d := e.cmd
+		if d == nil {
 			continue
 		}
 		for _, f := range d.Findings {
@@ -176,14 +204,14 @@ func rankFindings(events []Event, st func(time.Time) stamp) []rankedFinding {
 }
 
 // actions gathers each action's events (by ActionID) into one row, in order of request.
-func actions(events []Event, st func(time.Time) stamp) []pmAction {
+func actions(ps []parsed, st func(time.Time) stamp) []pmAction {
 	byID := map[string]*pmAction{}
 	var order []*pmAction
-	for _, e := range events {
-		d, ok := e.Action()
-		if !ok {
+	for _, e := range ps {
+		if e.act == nil {
 			continue
 		}
+		d := *e.act
 		id := d.ActionID
 		if id == "" {
 			id = e.ID.String()
@@ -194,7 +222,7 @@ func actions(events []Event, st func(time.Time) stamp) []pmAction {
 			byID[id] = a
 			order = append(order, a)
 		}
-		a.merge(e, d, st)
+		a.merge(e.Event, d, st)
 	}
 	out := make([]pmAction, len(order))
 	for i, a := range order {
@@ -237,15 +265,15 @@ func (a *pmAction) merge(e Event, d ActionDetail, st func(time.Time) stamp) {
 }
 
 // keyNumbers pairs, per named number, the earliest "before" with the latest "after" seen.
-func keyNumbers(events []Event, st func(time.Time) stamp) []pmNumber {
+func keyNumbers(ps []parsed, st func(time.Time) stamp) []pmNumber {
 	type span struct {
 		first, last Number
 		from, to    time.Time
 	}
 	byName := map[string]*span{}
 	var order []string
-	for _, e := range events {
-		for _, n := range eventNumbers(e) {
+	for _, e := range ps {
+		for _, n := range e.numbers {
 			key := n.Name + "\x00" + n.Unit
 			s := byName[key]
 			if s == nil {
@@ -263,19 +291,6 @@ func keyNumbers(events []Event, st func(time.Time) stamp) []pmNumber {
 			After: fmtNum(s.last.After), Change: change(s.first.Before, s.last.After), From: st(s.from), To: st(s.to)})
 	}
 	return out
-}
-
-func eventNumbers(e Event) []Number {
-	if d, ok := e.Command(); ok {
-		return d.Numbers
-	}
-	if d, ok := e.Chart(); ok {
-		return d.Numbers
-	}
-	if d, ok := e.Action(); ok {
-		return d.Numbers
-	}
-	return nil
 }
 
 // fmtNum writes a number compactly: whole above 1000, else four significant digits.
@@ -305,6 +320,7 @@ var followUps = []string{
 
 // mdCell makes text safe inside a Markdown table cell.
 func mdCell(s string) string {
-	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(cellEscaper.Replace(s))
 }
+
+var cellEscaper = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
