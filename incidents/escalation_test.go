@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/perfbot/perfbot/errs"
 )
@@ -148,17 +149,18 @@ func TestClaimDueExactlyOnceWithTwoClaimers(t *testing.T) {
 
 func TestFireDueTwoProcessesClockPasses30And60(t *testing.T) {
 	st, clock := newStore(t, Options{})
+	procs := []*Store{st, secondProcess(t, st)} // two replicas, each with its own pool
 	ctx := context.Background()
 	incs := openN(t, st, 6)
 	pager := newPager()
 	pager.delay = 2 * time.Millisecond
 	fire := func() {
 		var wg sync.WaitGroup
-		for c := range 2 {
+		for c, p := range procs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := st.FireDue(ctx, clock.Now(), fmt.Sprintf("proc-%d", c), pager); err != nil {
+				if _, err := p.FireDue(ctx, clock.Now(), fmt.Sprintf("proc-%d", c), pager); err != nil {
 					t.Errorf("FireDue: %v", err)
 				}
 			}()
@@ -297,5 +299,54 @@ func TestRunEscalationsStopsWithContext(t *testing.T) {
 	}
 	if pager.count(fmt.Sprintf("%d/L1", inc.Number)) != 1 {
 		t.Errorf("level 1 was not paged by the loop: %v", pager.pages)
+	}
+}
+
+// blockingPager signals when a page starts and then waits for its context to end, like a
+// process killed in the middle of paging.
+type blockingPager struct{ entered chan struct{} }
+
+func (p blockingPager) Page(ctx context.Context, _ Incident, _ Level) error {
+	close(p.entered)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// secondProcess is another Store on the same database through its own pool, like a second replica.
+func secondProcess(t *testing.T, st *Store) *Store {
+	t.Helper()
+	pool, err := pgxpool.NewWithConfig(context.Background(), st.pool.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	opts := st.opts
+	opts.Instance = "replica-b"
+	return New(pool, opts)
+}
+
+func TestEscalationSurvivesProcessDyingMidPage(t *testing.T) {
+	a, clock := newStore(t, Options{Instance: "replica-a"})
+	b := secondProcess(t, a)
+	inc := openN(t, a, 1)[0]
+	ctx, kill := context.WithCancel(context.Background())
+	bp := blockingPager{entered: make(chan struct{})}
+	done := make(chan error)
+	go func() { _, err := a.FireDue(ctx, clock.Now(), "replica-a", bp); done <- err }()
+	<-bp.entered
+	pager := newPager()
+	if n, err := b.FireDue(context.Background(), clock.Now(), "replica-b", pager); err != nil || n != 0 {
+		t.Fatalf("replica b fired %d (%v) while a holds the escalation; want 0", n, err)
+	}
+	kill() // replica a dies mid-page: its transaction rolls back
+	if err := <-done; err == nil {
+		t.Error("replica a's FireDue succeeded after being killed")
+	}
+	if n, err := b.FireDue(context.Background(), clock.Now(), "replica-b", pager); err != nil || n != 1 {
+		t.Fatalf("replica b fired %d (%v) after a died; want 1", n, err)
+	}
+	esc, _ := b.Escalations(context.Background(), inc.ID)
+	if esc[0].ClaimedBy != "replica-b" || pager.count(fmt.Sprintf("%d/L1", inc.Number)) != 1 {
+		t.Errorf("level 1 = %+v, pages %v", esc[0], pager.pages)
 	}
 }
