@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dlclark/regexp2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
@@ -25,6 +26,14 @@ func compileManifestSchema(t *testing.T) *jsonschema.Schema {
 		t.Fatal(err)
 	}
 	c := jsonschema.NewCompiler()
+	// Slack's schema uses look-ahead in patterns, which Go's regexp lacks; regexp2 has ECMAScript semantics.
+	c.UseRegexpEngine(func(s string) (jsonschema.Regexp, error) {
+		re, err := regexp2.Compile(s, regexp2.ECMAScript)
+		if err != nil {
+			return nil, err
+		}
+		return ecmaRegexp{re}, nil
+	})
 	if err := c.AddResource("manifest.schema.json", doc); err != nil {
 		t.Fatal(err)
 	}
@@ -96,3 +105,12 @@ func TestSlackManifestDeclaresWhatTheBotUses(t *testing.T) {
 		}
 	}
 }
+
+type ecmaRegexp struct{ re *regexp2.Regexp }
+
+func (r ecmaRegexp) MatchString(s string) bool {
+	ok, err := r.re.MatchString(s)
+	return err == nil && ok
+}
+
+func (r ecmaRegexp) String() string { return r.re.String() }
