@@ -43,6 +43,7 @@ commands:
   exec '/perf assess'   run one command and print the report
   console               a prompt for /perf commands
   check-config          print every problem in the configuration
+  manifest              print the Slack app manifest
   version               print the version
 `
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdConsole(ctx, opts, getenv, stdin, stdout)
 	case "check-config":
 		return cmdCheckConfig(opts, getenv, stdout, stderr)
+	case "manifest":
+		return cmdManifest(stdout)
 	case "version":
 		fmt.Fprintln(stdout, "perfbot", version)
 		return nil
