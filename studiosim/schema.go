@@ -2,9 +2,11 @@ package studiosim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -86,6 +88,31 @@ func ensureSchema(ctx context.Context, pool *pgxpool.Pool, ideas, projects int) 
 	}
 	if _, err := pool.Exec(ctx, `ANALYZE ideas, projects`); err != nil {
 		return fmt.Errorf("analyze seeded tables: %w", err)
+	}
+	return nil
+}
+
+// isMissingDatabase reports whether err says the database does not exist.
+func isMissingDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "3D000"
+}
+
+// createDatabase creates the database cfg names, through the server's postgres database, so
+// that a fresh server needs no setup step. A concurrent creation is not an error.
+func createDatabase(ctx context.Context, cfg *pgx.ConnConfig) error {
+	admin := cfg.Copy()
+	name := admin.Database
+	admin.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to create database %s: %w", name, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
+		return fmt.Errorf("create database %s: %w", name, err)
 	}
 	return nil
 }

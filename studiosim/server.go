@@ -153,6 +153,12 @@ func openPool(ctx context.Context, dsn string, size int) (*pgxpool.Pool, error) 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err == nil {
 		err = pool.Ping(ctx)
+		if isMissingDatabase(err) {
+			err = createDatabase(ctx, cfg.ConnConfig)
+			if err == nil {
+				err = pool.Ping(ctx)
+			}
+		}
 	}
 	if err != nil {
 		if pool != nil {

@@ -60,7 +60,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// testDatabase creates a database for this test and drops it afterwards.
+// testDatabase names a database that does not exist yet (studiosim creates it) and drops it
+// after the test.
 func testDatabase(t *testing.T) string {
 	admin := "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 	if v := os.Getenv("STUDIOSIM_TEST_PG"); v != "" {
@@ -74,9 +75,6 @@ func testDatabase(t *testing.T) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "studiosim_cmdtest_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
 	t.Cleanup(func() {
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			t.Errorf("drop database: %v", err)
