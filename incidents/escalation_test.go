@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 )
 
@@ -348,5 +349,24 @@ func TestEscalationSurvivesProcessDyingMidPage(t *testing.T) {
 	esc, _ := b.Escalations(context.Background(), inc.ID)
 	if esc[0].ClaimedBy != "replica-b" || pager.count(fmt.Sprintf("%d/L1", inc.Number)) != 1 {
 		t.Errorf("level 1 = %+v, pages %v", esc[0], pager.pages)
+	}
+}
+
+func TestLevelsFromConfig(t *testing.T) {
+	c := config.Default()
+	c.Incidents.OnCall = []string{"U0ONCALL"}
+	c.Incidents.Levels[1].Page = []string{"S0SENIORS"}
+	opts, err := OptionsFrom(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := opts.Levels
+	if len(got) != 3 || got[0].After != 0 || got[1].After != 30*time.Minute || got[2].After != time.Hour ||
+		got[0].Page[0] != "U0ONCALL" || got[1].Page[0] != "S0SENIORS" || got[2].Number != 3 || len(opts.Services) != 1 {
+		t.Errorf("options from config = %+v", opts)
+	}
+	c.TimeZone = "Mars/Olympus"
+	if _, err := OptionsFrom(c); err == nil {
+		t.Error("OptionsFrom accepted a bad time zone")
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/perfbot/perfbot/config"
 )
 
 // Clock tells the current time; tests inject a fixed or stepping one.
@@ -40,6 +42,16 @@ type Options struct {
 	NewID IDSource
 	// Log receives operational messages (default: discarded).
 	Log *slog.Logger
+}
+
+// OptionsFrom fills Options from perfbot's configuration: the escalation ladder, the services
+// alerts may open incidents for, and the time zone shown in postmortems.
+func OptionsFrom(c *config.Config) (Options, error) {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return Options{}, fmt.Errorf("time zone %q: %w", c.TimeZone, err)
+	}
+	return Options{Levels: LevelsFrom(c.Incidents), Services: c.ServiceNames(), Location: loc}, nil
 }
 
 // Store is the incident state in PostgreSQL and everything done with it.
@@ -83,9 +95,26 @@ func (s *Store) now() time.Time { return s.opts.Now().UTC().Truncate(time.Micros
 // Levels returns the escalation ladder this store schedules.
 func (s *Store) Levels() []Level { return append([]Level(nil), s.opts.Levels...) }
 
-// inTx runs fn in a transaction that commits when fn returns nil.
+// inTx runs fn in a transaction that commits when fn returns nil. The rollback does not use
+// ctx: when ctx was cancelled (a shutdown mid-page) the locks must still be released at once,
+// so another replica can take the escalation over.
 func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { // after a commit this is a no-op; after an error or a panic it releases the locks
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // isNoRows reports whether err says a query found nothing.
