@@ -89,12 +89,24 @@ func TestChatErrors(t *testing.T) {
 		call func() error
 		want string
 	}{
-		{"unknown channel", func() error { _, _, e := api.PostMessageContext(ctx, "C404", slack.MsgOptionText("hi", false)); return e }, "channel_not_found"},
-		{"bot not in channel", func() error { _, _, e := api.PostMessageContext(ctx, outside, slack.MsgOptionText("hi", false)); return e }, "not_in_channel"},
+		{"unknown channel", func() error {
+			_, _, e := api.PostMessageContext(ctx, "C404", slack.MsgOptionText("hi", false))
+			return e
+		}, "channel_not_found"},
+		{"bot not in channel", func() error {
+			_, _, e := api.PostMessageContext(ctx, outside, slack.MsgOptionText("hi", false))
+			return e
+		}, "not_in_channel"},
 		{"no text", func() error { _, _, e := api.PostMessageContext(ctx, ch); return e }, "no_text"},
 		{"text over 40000", func() error { _, _, e := api.PostMessageContext(ctx, ch, slack.MsgOptionText(long, false)); return e }, "msg_too_long"},
-		{"update unknown ts", func() error { _, _, _, e := api.UpdateMessageContext(ctx, ch, "1.000001", slack.MsgOptionText("x", false)); return e }, "message_not_found"},
-		{"ephemeral to a non-member", func() error { _, e := api.PostEphemeralContext(ctx, ch, "U0NOBODY", slack.MsgOptionText("x", false)); return e }, "user_not_in_channel"},
+		{"update unknown ts", func() error {
+			_, _, _, e := api.UpdateMessageContext(ctx, ch, "1.000001", slack.MsgOptionText("x", false))
+			return e
+		}, "message_not_found"},
+		{"ephemeral to a non-member", func() error {
+			_, e := api.PostEphemeralContext(ctx, ch, "U0NOBODY", slack.MsgOptionText("x", false))
+			return e
+		}, "user_not_in_channel"},
 		{"delete unknown ts", func() error { _, _, e := api.DeleteMessageContext(ctx, ch, "1.000001"); return e }, "message_not_found"},
 		{"reply to unknown thread", func() error {
 			_, _, e := api.PostMessageContext(ctx, ch, slack.MsgOptionText("r", false), slack.MsgOptionTS("9.000001"))
