@@ -172,75 +172,89 @@ func (f *Fault) Validate(poolSize int) error {
 	if !ok {
 		return fmt.Errorf("unknown fault kind %q (want one of %s)", f.Kind, kindList())
 	}
-	var probs []string
-	add := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
+	v := &validation{}
 	for _, p := range f.params() {
 		if !strings.Contains(" "+allowed+" ", " "+p+" ") {
-			add("%s does not apply to %s (it takes: %s)", p, f.Kind, allowed)
+			v.add("%s does not apply to %s (it takes: %s)", p, f.Kind, allowed)
 		}
 	}
-	checkEndpoint := func(required bool) {
-		switch {
-		case f.Endpoint == "" && !required:
-		case f.Endpoint == "":
-			add("endpoint is required: one of %s", strings.Join(Endpoints, ", "))
-		case !isEndpoint(f.Endpoint):
-			add("endpoint %q: want one of %s", f.Endpoint, strings.Join(Endpoints, ", "))
-		}
+	f.checkValues(v, poolSize)
+	if len(v.probs) > 0 {
+		return fmt.Errorf("%s: %s", f.Kind, strings.Join(v.probs, "; "))
 	}
-	checkDelay := func() {
-		if f.Delay <= 0 || f.Delay > maxDelay {
-			add("delay must be a duration in (0, %s], such as \"800ms\"", maxDelay)
-		}
+	return nil
+}
+
+// validation collects every problem with a fault.
+type validation struct{ probs []string }
+
+func (v *validation) add(format string, a ...any) {
+	v.probs = append(v.probs, fmt.Sprintf(format, a...))
+}
+
+func (v *validation) endpoint(e string, required bool) {
+	switch {
+	case e == "" && !required:
+	case e == "":
+		v.add("endpoint is required: one of %s", strings.Join(Endpoints, ", "))
+	case !isEndpoint(e):
+		v.add("endpoint %q: want one of %s", e, strings.Join(Endpoints, ", "))
 	}
-	checkRate := func() {
-		if !(f.Rate > 0 && f.Rate <= 1) {
-			add("rate must be in (0, 1], got %g", f.Rate)
-		}
+}
+
+func (v *validation) delay(d time.Duration) {
+	if d <= 0 || d > maxDelay {
+		v.add("delay must be a duration in (0, %s], such as \"800ms\"", maxDelay)
 	}
+}
+
+func (v *validation) rate(r float64) {
+	if !(r > 0 && r <= 1) {
+		v.add("rate must be in (0, 1], got %g", r)
+	}
+}
+
+func (v *validation) intRange(name string, n, lo, hi int, why string) {
+	if n < lo || n > hi {
+		v.add("%s must be in [%d, %d]%s, got %d", name, lo, hi, why, n)
+	}
+}
+
+// checkValues checks the values of the parameters f's kind takes.
+func (f *Fault) checkValues(v *validation, poolSize int) {
 	switch f.Kind {
 	case KindLatency:
-		checkEndpoint(true)
-		checkDelay()
+		v.endpoint(f.Endpoint, true)
+		v.delay(f.Delay)
 	case KindErrors:
-		checkEndpoint(true)
-		checkRate()
+		v.endpoint(f.Endpoint, true)
+		v.rate(f.Rate)
 	case KindSlowSQL:
-		checkEndpoint(false)
+		v.endpoint(f.Endpoint, false)
 		if !(f.Seconds > 0 && f.Seconds <= maxSleepSec) {
-			add("seconds must be in (0, %d], got %g", maxSleepSec, f.Seconds)
+			v.add("seconds must be in (0, %d], got %g", maxSleepSec, f.Seconds)
 		}
 	case KindLock:
 		if f.Table == "" {
 			f.Table = "projects"
 		}
 		if f.Table != "projects" {
-			add("table %q: only \"projects\" can be locked (it is the table /api/projects updates)", f.Table)
+			v.add("table %q: only \"projects\" can be locked (it is the table /api/projects updates)", f.Table)
 		}
 	case KindIdleInTx:
-		if f.Connections < 1 || f.Connections > poolSize {
-			add("connections must be in [1, %d] (the pool size), got %d", poolSize, f.Connections)
-		}
+		v.intRange("connections", f.Connections, 1, poolSize, " (the pool size)")
 	case KindRedisMemory:
-		if f.MB < 1 || f.MB > maxRedisMB {
-			add("mb must be in [1, %d], got %d", maxRedisMB, f.MB)
-		}
+		v.intRange("mb", f.MB, 1, maxRedisMB, "")
 	case KindOpenAILatency:
-		checkDelay()
+		v.delay(f.Delay)
 	case KindOpenAI429, KindCrewAIFailures:
-		checkRate()
+		v.rate(f.Rate)
 	case KindMemoryGrowth:
 		if !(f.MBPerSec > 0 && f.MBPerSec <= maxMBPerSec) {
-			add("mb_per_sec must be in (0, %d], got %g", maxMBPerSec, f.MBPerSec)
+			v.add("mb_per_sec must be in (0, %d], got %g", maxMBPerSec, f.MBPerSec)
 		}
-		if f.MaxMB < 1 || f.MaxMB > maxGrowthMB {
-			add("max_mb must be in [1, %d], got %d", maxGrowthMB, f.MaxMB)
-		}
+		v.intRange("max_mb", f.MaxMB, 1, maxGrowthMB, "")
 	}
-	if len(probs) > 0 {
-		return fmt.Errorf("%s: %s", f.Kind, strings.Join(probs, "; "))
-	}
-	return nil
 }
 
 func isEndpoint(e string) bool {
