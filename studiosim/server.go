@@ -1,8 +1,3 @@
-// Package studiosim is a small, real stand-in for agentic-studio: an HTTP API backed by
-// PostgreSQL and Redis, a simulated CrewAI crew calling a simulated OpenAI, the runbook's
-// Prometheus metrics, log lines the logs probe reads, a built-in steady load, and an admin API
-// that injects real faults (sleeps, 500s, pg_sleep, row locks, idle transactions, Redis and
-// process memory, OpenAI latency and 429s, agent failures) and clears them.
 package studiosim
 
 import (
