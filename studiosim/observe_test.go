@@ -49,7 +49,7 @@ func TestMetricsExposition(t *testing.T) {
 	}
 }
 
-var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) [a-z][^=]*( [a-z_.]+=\S+)*$`)
+var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) [a-z][^=]*( [a-z_.]+=("([^"\\]|\\.)*"|[^\s"]+))*$`)
 
 func TestLineHandler(t *testing.T) {
 	at := time.Date(2026, 11, 26, 19, 46, 58, 123456789, time.FixedZone("CET", 3600))
