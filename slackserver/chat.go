@@ -91,6 +91,9 @@ func checkAttachments(raw json.RawMessage) error {
 // postingChannel resolves the channel argument and checks the bot may post there.
 func (s *Server) postingChannel(ref string) (*Channel, error) {
 	ch := s.ws.channelByRef(ref)
+	if ch == nil && s.ws.users[ref] != nil {
+		ch = s.directChannel(ref)
+	}
 	if ch == nil {
 		return nil, errCode("channel_not_found")
 	}
@@ -228,4 +231,20 @@ func (s *Server) chatDelete(c *call) (map[string]any, error) {
 	}
 	s.ws.messages[ch.ID] = slices.DeleteFunc(s.ws.messages[ch.ID], func(x *Message) bool { return x == m })
 	return map[string]any{"channel": ch.ID, "ts": ts}, nil
+}
+
+// directChannel returns (opening it if needed) the bot's DM with a user; s.mu must be held.
+func (s *Server) directChannel(userID string) *Channel {
+	for _, id := range s.ws.chanOrder {
+		if c := s.ws.channels[id]; c.IM && c.isMember(userID) {
+			return c
+		}
+	}
+	c := &Channel{
+		ID: s.ws.nextID('D'), IM: true, IsPrivate: true, Creator: s.opts.BotUserID,
+		Created: s.clock.Now(), Members: []string{s.opts.BotUserID, userID},
+	}
+	s.ws.channels[c.ID] = c
+	s.ws.chanOrder = append(s.ws.chanOrder, c.ID)
+	return c
 }

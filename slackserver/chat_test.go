@@ -234,3 +234,18 @@ func TestWebAPITokenChecks(t *testing.T) {
 		t.Fatalf("auth.test = %+v, %v", resp, err)
 	}
 }
+
+func TestPostToAUserOpensADirectMessage(t *testing.T) {
+	srv := slackserver.NewTestServer(t)
+	user, _ := workspace(srv)
+	ch, _, err := newAPI(srv).PostMessageContext(context.Background(), user, slack.MsgOptionText("approve?", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch != srv.DirectChannel(user) || !strings.HasPrefix(ch, "D") {
+		t.Fatalf("DM channel = %s, want %s", ch, srv.DirectChannel(user))
+	}
+	if m := srv.Messages(ch); len(m) != 1 || m[0].Text != "approve?" {
+		t.Fatalf("DM messages = %+v", m)
+	}
+}

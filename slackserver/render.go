@@ -117,7 +117,7 @@ func (s *Server) channelJSON(c *Channel) map[string]any {
 	}
 	out := map[string]any{
 		"id": c.ID, "name": c.Name, "name_normalized": c.Name, "is_channel": !c.IsPrivate,
-		"is_group": c.IsPrivate, "is_im": false, "is_mpim": false, "is_private": c.IsPrivate,
+		"is_group": c.IsPrivate && !c.IM, "is_im": c.IM, "is_mpim": false, "is_private": c.IsPrivate,
 		"created": c.Created.Unix(), "creator": c.Creator, "is_archived": false, "is_general": false,
 		"unlinked": 0, "is_shared": false, "is_org_shared": false, "is_ext_shared": false,
 		"is_member": c.isMember(s.opts.BotUserID), "num_members": len(c.Members),

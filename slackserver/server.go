@@ -1,6 +1,24 @@
 // Package slackserver is a local Slack server: it speaks Slack's Socket Mode and Web API
 // wire protocol to the real slack-go client, checks every call the way Slack does, and
 // records what a user would see so tests, benchmarks and the demo can read it.
+//
+// A test starts one, points slack-go at it and drives it like a user:
+//
+//	srv := slackserver.NewTestServer(t)
+//	srv.AddUser("U0ALICE001", "alice")
+//	ch := srv.AddChannel("perf") // the bot is a member
+//	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.APIURL()),
+//		slack.OptionAppLevelToken(srv.AppToken()))
+//	go socketmode.New(api).RunContext(ctx) // the bot under test
+//	srv.SlashCommand(ctx, "U0ALICE001", ch, "/perf", "assess") // waits for the ack
+//	srv.WaitFor(ctx, func() bool { return len(srv.Messages(ch)) > 0 })
+//
+// What Slack checks and this server checks too: token kinds (xoxb- for the Web API,
+// xapp- for apps.connections.open), required arguments and error codes from Slack's
+// method references (methods_gen.go), Block Kit limits (ValidateBlocks), channel
+// membership, and rate limits (HTTP 429 with Retry-After). Known simplifications: the
+// bot must be a member to post in public channels (no chat:write.public), canvases
+// have no sections, and a thread_ts that names no message is refused.
 package slackserver
 
 import (

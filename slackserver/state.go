@@ -18,12 +18,14 @@ type User struct {
 type Channel struct {
 	ID, Name, Topic string
 	IsPrivate       bool
-	Creator         string
-	Created         time.Time
-	Members         []string
-	CanvasID        string
-	Bookmarks       []Bookmark
-	Pins            []string
+	// IM is set on a direct-message conversation between the bot and one user.
+	IM        bool
+	Creator   string
+	Created   time.Time
+	Members   []string
+	CanvasID  string
+	Bookmarks []Bookmark
+	Pins      []string
 }
 
 // Revision is one earlier version of a message, kept when chat.update replaces it.

@@ -185,3 +185,15 @@ func (s *Server) Calls(method string) int {
 	defer s.mu.Unlock()
 	return s.calls[method]
 }
+
+// DirectChannel returns the ID of the bot's direct-message conversation with a user
+// (opened as chat.postMessage to a user ID opens it), or "" for an unknown user.
+func (s *Server) DirectChannel(userID string) string {
+	s.mu.Lock()
+	defer s.notify()
+	defer s.mu.Unlock()
+	if s.ws.users[userID] == nil {
+		return ""
+	}
+	return s.directChannel(userID).ID
+}
