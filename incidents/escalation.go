@@ -143,6 +143,10 @@ type dueEscalation struct {
 	inc Incident
 }
 
+// channelGrace is how long an incident without a channel waits before its escalations fire anyway:
+// the bot creates the channel just after Open, and a page should land in it rather than race it.
+const channelGrace = 5 * time.Minute
+
 // lockDue locks up to limit due escalations of open incidents, skipping rows others hold.
 func (s *Store) lockDue(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]dueEscalation, error) {
 	if limit <= 0 {
@@ -152,7 +156,8 @@ func (s *Store) lockDue(ctx context.Context, tx pgx.Tx, now time.Time, limit int
 		FROM escalations e JOIN incidents i ON i.id = e.incident_id
 		WHERE e.fired_at IS NULL AND e.cancelled_at IS NULL AND e.due_at <= $1 AND i.status = 'open'
 			AND (e.retry_at IS NULL OR e.retry_at <= $1)
-		ORDER BY e.due_at, e.level LIMIT $2 FOR UPDATE OF e SKIP LOCKED`, now.UTC(), limit)
+			AND (i.channel_id IS NOT NULL OR i.opened_at <= $1 - $3::interval)
+		ORDER BY e.due_at, e.level LIMIT $2 FOR UPDATE OF e SKIP LOCKED`, now.UTC(), limit, channelGrace)
 	if err != nil {
 		return nil, fmt.Errorf("lock due escalations: %w", err)
 	}

@@ -60,6 +60,9 @@ func openN(t *testing.T, st *Store, n int) []Incident {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := st.SetChannel(context.Background(), inc.ID, fmt.Sprintf("C%d", inc.Number), ""); err != nil {
+			t.Fatal(err)
+		}
 		out = append(out, inc)
 	}
 	return out
@@ -368,5 +371,28 @@ func TestLevelsFromConfig(t *testing.T) {
 	c.TimeZone = "Mars/Olympus"
 	if _, err := OptionsFrom(c); err == nil {
 		t.Error("OptionsFrom accepted a bad time zone")
+	}
+}
+
+func TestEscalationWaitsForChannel(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	ctx := context.Background()
+	inc, err := st.Open(ctx, OpenParams{Title: "no channel yet", Service: "svc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pager := newPager()
+	if n, _ := st.FireDue(ctx, t0.Add(time.Minute), "p", pager); n != 0 {
+		t.Errorf("level 1 fired before the channel existed")
+	}
+	if err := st.SetChannel(ctx, inc.ID, "C1", "inc-x"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.FireDue(ctx, t0.Add(time.Minute), "p", pager); n != 1 {
+		t.Errorf("level 1 did not fire once the channel existed")
+	}
+	other, _ := st.Open(ctx, OpenParams{Title: "channel creation failed", Service: "svc2"})
+	if n, _ := st.FireDue(ctx, t0.Add(channelGrace), "p", pager); n != 1 || pager.count(fmt.Sprintf("%d/L1", other.Number)) != 1 {
+		t.Errorf("level 1 of a channel-less incident did not fire after the grace period (%v)", pager.pages)
 	}
 }
