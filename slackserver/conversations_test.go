@@ -42,20 +42,27 @@ func TestConversationsCreateNameRules(t *testing.T) {
 	}
 }
 
-func TestIncidentChannelLifecycle(t *testing.T) {
+// incidentChannel creates an incident channel through the Web API, as the bot does.
+func incidentChannel(t *testing.T) (*slackserver.Server, *slack.Client, *slack.Channel, string) {
+	t.Helper()
 	srv := slackserver.NewTestServer(t, slackserver.Options{RateLimits: slackserver.RateLimits{Disabled: true}})
 	user, _ := workspace(srv)
 	srv.AddUser("U0BOB00001", "bob")
-	api, ctx := newAPI(srv), context.Background()
-
-	ch, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-42"})
+	api := newAPI(srv)
+	ch, err := api.CreateConversationContext(context.Background(), slack.CreateConversationParams{ChannelName: "inc-42"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, api, ch, user
+}
+
+func TestIncidentChannelSetup(t *testing.T) {
+	srv, api, ch, user := incidentChannel(t)
+	ctx := context.Background()
 	if _, err := api.InviteUsersToConversationContext(ctx, ch.ID, user, "U0BOB00001"); err != nil {
 		t.Fatalf("invite: %v", err)
 	}
-	_, err = api.InviteUsersToConversationContext(ctx, ch.ID, user)
+	_, err := api.InviteUsersToConversationContext(ctx, ch.ID, user)
 	if se := slackErr(t, err); se.Err != "already_in_channel" {
 		t.Fatalf("re-invite: %s", se.Err)
 	}
@@ -77,7 +84,11 @@ func TestIncidentChannelLifecycle(t *testing.T) {
 	if c, _ := srv.Channel(ch.ID); c.Topic != "SEV2 p95 latency" || len(c.Members) != 3 {
 		t.Fatalf("channel = %+v", c)
 	}
+}
 
+func TestThreadsPinsReactionsBookmarks(t *testing.T) {
+	_, api, ch, _ := incidentChannel(t)
+	ctx := context.Background()
 	_, ts, err := api.PostMessageContext(ctx, ch.ID, slack.MsgOptionText("timeline", false))
 	if err != nil {
 		t.Fatal(err)

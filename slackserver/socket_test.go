@@ -136,20 +136,24 @@ func TestEventNeverAckedGivesUp(t *testing.T) {
 	}
 }
 
-func TestDisconnectRefreshRequestedReconnects(t *testing.T) {
-	srv := slackserver.NewTestServer(t)
-	user, ch := workspace(srv)
-	a := startApp(t, srv)
+func TestDisconnectMakesSlackGoReconnect(t *testing.T) {
+	for _, reason := range []string{"refresh_requested", "warning", "link_disabled"} {
+		t.Run(reason, func(t *testing.T) {
+			srv := slackserver.NewTestServer(t)
+			user, ch := workspace(srv)
+			a := startApp(t, srv)
 
-	srv.Disconnect("refresh_requested")
-	a.next(t, socketmode.EventTypeConnecting)
-	a.next(t, socketmode.EventTypeHello)
-	if err := srv.WaitFor(ctxT(t, 5*time.Second), func() bool { return srv.Sockets() == 1 }); err != nil {
-		t.Fatalf("sockets after reconnect = %d: %v", srv.Sockets(), err)
-	}
-	a.ackAll(t)
-	if _, err := srv.SlashCommand(context.Background(), user, ch, "/perf", "assess"); err != nil {
-		t.Fatalf("command after reconnect: %v", err)
+			srv.Disconnect(reason)
+			a.next(t, socketmode.EventTypeConnecting)
+			a.next(t, socketmode.EventTypeHello)
+			if err := srv.WaitFor(ctxT(t, 5*time.Second), func() bool { return srv.Sockets() == 1 }); err != nil {
+				t.Fatalf("sockets after reconnect = %d: %v", srv.Sockets(), err)
+			}
+			a.ackAll(t)
+			if _, err := srv.SlashCommand(context.Background(), user, ch, "/perf", "assess"); err != nil {
+				t.Fatalf("command after reconnect: %v", err)
+			}
+		})
 	}
 }
 
