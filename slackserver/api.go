@@ -65,7 +65,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	m, ok := apiMethods[name]
 	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error": "unknown_method", "req_method": name})
+		writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method", "req_method": name})
 		return
 	}
 	c, err := s.prepare(name, m, r)

@@ -2,7 +2,10 @@ package slackserver_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +250,18 @@ func TestPostToAUserOpensADirectMessage(t *testing.T) {
 	}
 	if m := srv.Messages(ch); len(m) != 1 || m[0].Text != "approve?" {
 		t.Fatalf("DM messages = %+v", m)
+	}
+}
+
+func TestUnknownMethod(t *testing.T) {
+	srv := slackserver.NewTestServer(t)
+	resp, err := http.PostForm(srv.APIURL()+"chat.scheduleMessage", url.Values{"token": {srv.BotToken()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body slack.SlackResponse
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 || body.Error != "unknown_method" {
+		t.Fatalf("status %d, body %+v, err %v", resp.StatusCode, body, err)
 	}
 }
