@@ -197,7 +197,7 @@ func (s *Service) mayApprove(ctx context.Context, r Request, user string) error 
 		return errs.Invalidf("an approval needs an approver")
 	}
 	if user == r.RequestedBy {
-		return errs.Forbiddenf("you requested this change; someone else must approve it (%s)", s.whoMayApprove())
+		return errs.Forbiddenf("you requested this change; someone else must approve it (%s)", s.WhoMayApprove())
 	}
 	if slices.Contains(s.cfg.Actions.Approvers, user) {
 		return nil
@@ -211,11 +211,12 @@ func (s *Service) mayApprove(ctx context.Context, r Request, user string) error 
 			return nil
 		}
 	}
-	return errs.Forbiddenf("you may not approve changes; %s", s.whoMayApprove())
+	return errs.Forbiddenf("you may not approve changes; %s", s.WhoMayApprove())
 }
 
-// whoMayApprove says in words who may approve, for refusals.
-func (s *Service) whoMayApprove() string {
+// WhoMayApprove says in words who may approve, e.g. "approvers are [U1 U2] and members of group S1",
+// for approval messages and refusals.
+func (s *Service) WhoMayApprove() string {
 	a := s.cfg.Actions
 	switch {
 	case len(a.Approvers) > 0 && a.ApproverGroup != "":

@@ -14,7 +14,9 @@ import (
 // Status is where a request is in its life.
 type Status string
 
-// The statuses of a request. Pending is the only one from which a request can still run.
+// The statuses of a request. Pending is the only one from which a request can still run. Approval
+// moves a request from pending straight to executing in one statement, so StatusApproved is never
+// stored today; it is kept so the column's vocabulary does not change if approval and execution part.
 const (
 	StatusPending   Status = "pending"
 	StatusApproved  Status = "approved"
