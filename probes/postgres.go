@@ -1,0 +1,406 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The PostgreSQL probe's own limits. Thresholds that vary by service live in config.Service.
+const (
+	// ConnWarn and ConnCrit are the fractions of max_connections in use that make a WARN and a CRIT.
+	ConnWarn, ConnCrit = 0.80, 0.95
+	// IdleInTxWarn is how long a transaction may sit idle before it is a WARN: it holds locks and
+	// stops vacuum from removing dead rows.
+	IdleInTxWarn = 30 * time.Second
+	// CacheHitWarn is the cache hit ratio below which a database with CacheMinBlocks block accesses is a WARN.
+	CacheHitWarn = 0.99
+	// CacheMinBlocks is how many block accesses a database needs before its hit ratio means anything.
+	CacheMinBlocks = 10000
+	// SeqScanMinScans is how many sequential scans a large table needs to be a missing-index candidate.
+	SeqScanMinScans = 10
+
+	pgDefaultTimeout = 10 * time.Second      // statement_timeout when ctx has no deadline
+	pgTimeoutMargin  = 50 * time.Millisecond // statement_timeout fires this long before ctx does
+)
+
+// pgCheck is one diagnostic run inside the probe's read-only transaction; it adds to r.
+type pgCheck struct {
+	name string
+	run  func(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
+}
+
+var (
+	checkConnections = pgCheck{"connections", pgConnections}
+	checkLongQueries = pgCheck{"long queries", pgLongQueries}
+	checkLocks       = pgCheck{"blocking locks", pgLocks}
+	checkIdleInTx    = pgCheck{"idle in transaction", pgIdleInTx}
+	checkCacheHit    = pgCheck{"cache hit ratio", pgCacheHit}
+	checkStatements  = pgCheck{"slow statements", pgSlowStatements}
+	checkIndexes     = pgCheck{"missing indexes", pgMissingIndexes}
+)
+
+// Postgres is `/perf db`: every PostgreSQL diagnostic in one read-only transaction, merged into one Result.
+// A diagnostic that fails (a missing privilege, say) becomes an UNKNOWN finding and the others still run.
+func Postgres(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres", "PostgreSQL", checkConnections, checkLongQueries, checkLocks,
+		checkIdleInTx, checkCacheHit, checkStatements, checkIndexes)
+}
+
+// PGConnections compares client connections with max_connections.
+func PGConnections(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.connections", "PostgreSQL connections", checkConnections)
+}
+
+// PGLongQueries lists statements running longer than Service.Postgres.LongQuery.
+func PGLongQueries(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.long_queries", "PostgreSQL long-running queries", checkLongQueries)
+}
+
+// PGLocks lists sessions waiting for a lock and the sessions holding it.
+func PGLocks(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.locks", "PostgreSQL blocking locks", checkLocks)
+}
+
+// PGIdleInTx lists sessions idle inside an open transaction.
+func PGIdleInTx(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.idle_in_tx", "PostgreSQL idle in transaction", checkIdleInTx)
+}
+
+// PGCacheHit reports the buffer cache hit ratio of the database and of its tables' heaps.
+func PGCacheHit(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.cache_hit", "PostgreSQL cache hit ratio", checkCacheHit)
+}
+
+// PGSlowStatements lists the statements with the highest mean time from pg_stat_statements.
+func PGSlowStatements(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.statements", "PostgreSQL slowest statements", checkStatements)
+}
+
+// PGMissingIndexes lists large tables read mostly by sequential scans.
+func PGMissingIndexes(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.missing_indexes", "PostgreSQL missing-index candidates", checkIndexes)
+}
+
+// runPG runs checks in one read-only transaction. With several checks each runs under a savepoint,
+// so one failing statement does not abort the rest. Past ctx's deadline it returns what it has and the error.
+func runPG(ctx context.Context, env *Env, name, title string, checks ...pgCheck) (Result, error) {
+	r := Result{Probe: name, Title: title}
+	if env == nil || env.Postgres == nil {
+		return r, ErrNotConfigured
+	}
+	tx, err := beginReadOnly(ctx, env.Postgres)
+	if err != nil {
+		return r, fmt.Errorf("postgres: begin read-only transaction: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // read-only: nothing to commit
+	var summary []string
+	for _, c := range checks {
+		if err := runCheck(ctx, tx, env, &r, c, len(checks) > 1); err != nil {
+			if ctx.Err() != nil || len(checks) == 1 {
+				r.Summary = strings.Join(summary, "; ")
+				return r, fmt.Errorf("postgres %s: %w", c.name, err)
+			}
+			r.Add(Finding{Check: "DB " + c.name, Status: Unknown, Message: "could not check " + c.name + ": " + err.Error()})
+		}
+		if s := r.Summary; s != "" {
+			summary = append(summary, s)
+			r.Summary = ""
+		}
+	}
+	r.Summary = strings.Join(summary, "; ")
+	return r, nil
+}
+
+func runCheck(ctx context.Context, tx pgx.Tx, env *Env, r *Result, c pgCheck, savepoint bool) error {
+	if !savepoint {
+		return c.run(ctx, tx, env, r)
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := c.run(ctx, sp, env, r); err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// beginReadOnly starts `BEGIN READ ONLY` and, in the same round trip, SET LOCAL statement_timeout and
+// lock_timeout to what is left of ctx's deadline (minus a margin), so the server gives up before we do.
+func beginReadOnly(ctx context.Context, pool *pgxpool.Pool) (pgx.Tx, error) {
+	timeout := pgDefaultTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d)-pgTimeoutMargin, 10*time.Millisecond)
+	}
+	ms := strconv.FormatInt(timeout.Milliseconds(), 10)
+	return pool.BeginTx(ctx, pgx.TxOptions{
+		AccessMode: pgx.ReadOnly,
+		// BeginQuery overrides the options above; it is one simple-protocol round trip.
+		BeginQuery: "BEGIN READ ONLY; SET LOCAL statement_timeout = " + ms + "; SET LOCAL lock_timeout = " + ms,
+	})
+}
+
+// pgLevel returns the status of v against rising thresholds and the threshold it is measured against.
+func pgLevel(v, warn, crit float64) (Status, float64) {
+	switch {
+	case v > crit:
+		return Crit, crit
+	case v > warn:
+		return Warn, warn
+	}
+	return OK, warn
+}
+
+// pgSecs formats seconds for a narrow table column: 850ms, 12.3s, 5m03s, 2h05m.
+func pgSecs(s float64) string {
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+func pgPID(p int32) string { return strconv.FormatInt(int64(p), 10) }
+
+
+func pgConnections(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+	var active, total, inDB, maxConn, reserved int64
+	if err := tx.QueryRow(ctx, sqlConnections).Scan(&active, &total, &inDB, &maxConn, &reserved); err != nil {
+		return err
+	}
+	usage := float64(total) / float64(max(maxConn, 1))
+	st, th := pgLevel(usage, ConnWarn, ConnCrit)
+	r.Add(Finding{Check: "DB connections", Status: st, Value: 100 * usage, Threshold: 100 * th, Unit: "%",
+		Message: fmt.Sprintf("%d of max_connections %d in use (%.0f %%; %d reserved for superusers), %d active, %d to this database",
+			total, maxConn, 100*usage, reserved, active, inDB)})
+	r.Summary = fmt.Sprintf("%d/%d connections (%d active)", total, maxConn, active)
+	return nil
+}
+
+func pgLongQueries(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+	limit := env.Service.Postgres.LongQuery.D()
+	rows, err := tx.Query(ctx, sqlLongQueries, limit.Seconds())
+	if err != nil {
+		return err
+	}
+	t := Table{Title: "Long-running queries (> " + limit.String() + ")", Columns: []string{"pid", "running", "state", "wait", "query"}}
+	longest := 0.0
+	var p int32
+	var secs float64
+	var state, wait, query string
+	_, err = pgx.ForEachRow(rows, []any{&p, &secs, &state, &wait, &query}, func() error {
+		longest = max(longest, secs)
+		t.Rows = append(t.Rows, []string{pgPID(p), pgSecs(secs), state, wait, RedactSQL(query)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	f := Finding{Check: "DB long-running queries", Value: longest, Threshold: limit.Seconds(), Unit: "s",
+		Message: "no query has run longer than " + limit.String()}
+	if n := len(t.Rows); n > 0 {
+		f.Status = Warn
+		f.Message = fmt.Sprintf("%d queries running longer than %s, the longest for %s", n, limit, pgSecs(longest))
+		r.Tables = append(r.Tables, t)
+	}
+	r.Add(f)
+	r.Summary = fmt.Sprintf("%d long queries", len(t.Rows))
+	return nil
+}
+
+func pgLocks(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+	rows, err := tx.Query(ctx, sqlLocks)
+	if err != nil {
+		return err
+	}
+	t := Table{Title: "Blocking locks", Columns: []string{"blocked", "blocking", "waited", "blocked statement", "blocking statement"}}
+	limit := env.Service.Thresholds.DBQueryTime.D().Seconds()
+	f := Finding{Check: "DB blocking locks", Threshold: limit, Unit: "s", Message: "no session is waiting for a lock"}
+	var blocked, blocking int32
+	var blockedQ, blockingQ, blockingState string
+	var waited float64
+	_, err = pgx.ForEachRow(rows, []any{&blocked, &blocking, &blockedQ, &blockingQ, &blockingState, &waited}, func() error {
+		if waited > f.Value || len(t.Rows) == 0 {
+			f.Value = waited
+			f.Message = fmt.Sprintf("pid %d has waited %s for a lock held by pid %d (%s)", blocked, pgSecs(waited), blocking, blockingState)
+		}
+		t.Rows = append(t.Rows, []string{pgPID(blocked), pgPID(blocking), pgSecs(waited), RedactSQL(blockedQ), RedactSQL(blockingQ)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(t.Rows) > 0 {
+		f.Status = Warn
+		if f.Value > limit {
+			f.Status = Crit
+		}
+		r.Tables = append(r.Tables, t)
+	}
+	r.Add(f)
+	r.Summary = fmt.Sprintf("%d blocked", len(t.Rows))
+	return nil
+}
+
+func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+	rows, err := tx.Query(ctx, sqlIdleInTx)
+	if err != nil {
+		return err
+	}
+	t := Table{Title: "Idle in transaction", Columns: []string{"pid", "in tx", "idle", "state", "last statement"}}
+	oldest := 0.0
+	var p int32
+	var xact, idle float64
+	var state, query string
+	_, err = pgx.ForEachRow(rows, []any{&p, &xact, &idle, &state, &query}, func() error {
+		oldest = max(oldest, xact)
+		t.Rows = append(t.Rows, []string{pgPID(p), pgSecs(xact), pgSecs(idle), state, RedactSQL(query)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	f := Finding{Check: "DB idle in transaction", Value: oldest, Threshold: IdleInTxWarn.Seconds(), Unit: "s",
+		Message: "no session is idle in a transaction"}
+	if len(t.Rows) > 0 {
+		r.Tables = append(r.Tables, t)
+		f.Message = fmt.Sprintf("%d sessions idle in a transaction, the oldest open for %s", len(t.Rows), pgSecs(oldest))
+		if oldest > IdleInTxWarn.Seconds() {
+			f.Status = Warn
+		}
+	}
+	r.Add(f)
+	return nil
+}
+
+// pgCacheHit computes the share of block requests served from shared buffers: hit / (hit + read).
+// The runbook's `(sum(heap_blks_hit) - sum(heap_blks_read)) / sum(heap_blks_hit)` is wrong: it is not
+// a share of anything (50 hits and 50 reads give 0, not 0.5, and more reads than hits go negative),
+// because reads belong in the denominator, not subtracted from the numerator.
+func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+	var db string
+	var hit, read, heapHit, heapRead int64
+	if err := tx.QueryRow(ctx, sqlCacheHit).Scan(&db, &hit, &read, &heapHit, &heapRead); err != nil {
+		return err
+	}
+	t := Table{Title: "Cache hit ratio", Columns: []string{"scope", "hit", "read", "ratio"}}
+	for _, s := range []struct {
+		name      string
+		hit, read int64
+	}{{"database " + db, hit, read}, {"table heaps", heapHit, heapRead}} {
+		t.Rows = append(t.Rows, []string{s.name, strconv.FormatInt(s.hit, 10), strconv.FormatInt(s.read, 10), pgRatio(s.hit, s.read)})
+	}
+	r.Tables = append(r.Tables, t)
+	f := Finding{Check: "DB cache hit ratio", Subject: db, Threshold: 100 * CacheHitWarn, Unit: "%"}
+	if hit+read == 0 {
+		f.Message = "no blocks requested yet in " + db
+		r.Add(f)
+		return nil
+	}
+	f.Value = 100 * float64(hit) / float64(hit+read)
+	f.Message = fmt.Sprintf("%.2f %% of %d block requests served from shared buffers", f.Value, hit+read)
+	if f.Value < f.Threshold && hit+read >= CacheMinBlocks {
+		f.Status = Warn
+	}
+	r.Add(f)
+	r.Summary = fmt.Sprintf("cache hit %.2f %%", f.Value)
+	return nil
+}
+
+func pgRatio(hit, read int64) string {
+	if hit+read == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(hit)/float64(hit+read), 'f', 2, 64) + " %"
+}
+
+func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+	var db string
+	var schema *string
+	if err := tx.QueryRow(ctx, sqlStatementsSchema).Scan(&db, &schema); err != nil {
+		return err
+	}
+	if schema == nil {
+		r.Add(Finding{Check: "DB query time", Status: Unknown, Subject: db,
+			Message: "pg_stat_statements is not installed in " + db +
+				": add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements"})
+		return nil
+	}
+	view := pgx.Identifier{*schema, "pg_stat_statements"}.Sanitize()
+	rows, err := tx.Query(ctx, fmt.Sprintf(sqlSlowStatements, view))
+	if err != nil {
+		return err
+	}
+	t := Table{Title: "Slowest statements (mean)", Columns: []string{"mean", "calls", "total", "statement"}}
+	limit := env.Service.Thresholds.DBQueryTime.D()
+	f := Finding{Check: "DB query time", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
+		Message: "no statements recorded yet"}
+	var calls, nrows int64
+	var mean, total float64
+	var query string
+	_, err = pgx.ForEachRow(rows, []any{&calls, &mean, &total, &nrows, &query}, func() error {
+		if len(t.Rows) == 0 {
+			f.Value = mean
+			f.Message = fmt.Sprintf("slowest mean %s over %d calls: %s", pgSecs(mean/1000), calls, RedactSQL(query))
+		}
+		t.Rows = append(t.Rows, []string{pgSecs(mean / 1000), strconv.FormatInt(calls, 10), pgSecs(total / 1000), RedactSQL(query)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if f.Value > f.Threshold {
+		f.Status = Crit
+	}
+	if len(t.Rows) > 0 {
+		r.Tables = append(r.Tables, t)
+		r.Summary = "slowest mean " + pgSecs(f.Value/1000)
+	}
+	r.Add(f)
+	return nil
+}
+
+func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+	minRows := env.Service.Postgres.SeqScanMinRows
+	if minRows <= 0 {
+		minRows = 10000
+	}
+	rows, err := tx.Query(ctx, sqlMissingIndexes, minRows, int64(SeqScanMinScans))
+	if err != nil {
+		return err
+	}
+	t := Table{Title: "Missing-index candidates", Columns: []string{"table", "rows", "seq scans", "idx scans", "seq rows read"}}
+	var schema, table string
+	var live, seq, seqRead, idx int64
+	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &live, &seq, &seqRead, &idx}, func() error {
+		name := pgx.Identifier{schema, table}.Sanitize()
+		t.Rows = append(t.Rows, []string{name, strconv.FormatInt(live, 10), strconv.FormatInt(seq, 10),
+			strconv.FormatInt(idx, 10), strconv.FormatInt(seqRead, 10)})
+		r.Add(Finding{Check: "DB missing index", Status: Warn, Subject: name, Value: float64(seq), Threshold: SeqScanMinScans, Unit: "seq scans",
+			Message: fmt.Sprintf("%s (%d rows) was read by %d sequential scans and %d index scans; hint: CREATE INDEX CONCURRENTLY ON %s (<column filtered on>)",
+				name, live, seq, idx, name)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(t.Rows) == 0 {
+		r.Add(Finding{Check: "DB missing index", Message: fmt.Sprintf("no table of %d+ rows is read mostly by sequential scans", minRows)})
+		return nil
+	}
+	r.Tables = append(r.Tables, t)
+	r.Summary = fmt.Sprintf("%d missing-index candidates", len(t.Rows))
+	return nil
+}

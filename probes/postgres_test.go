@@ -1,0 +1,330 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/perfbot/perfbot/config"
+)
+
+func pgTestCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestPostgresBlockingLocks(t *testing.T) {
+	db := pgTestNewDB(t)
+	db.Exec(t, `CREATE TABLE accounts (id int PRIMARY KEY, email text)`,
+		`INSERT INTO accounts VALUES (42, 'carol@example.com')`)
+	holder, waiter := db.Conn(t), db.Conn(t)
+	var holderPID, waiterPID int32
+	_ = holder.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&holderPID)
+	_ = waiter.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&waiterPID)
+	if _, err := holder.Exec(context.Background(), "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(context.Background(), "UPDATE accounts SET email = 'alice@example.com' WHERE id = 42"); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, err := waiter.Exec(context.Background(), "UPDATE accounts SET email = 'bob@example.com' WHERE id = 42")
+		waited <- err
+	}()
+	t.Cleanup(func() {
+		_, _ = holder.Exec(context.Background(), "ROLLBACK")
+		<-waited
+	})
+
+	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Thresholds.DBQueryTime = config.Duration(300 * time.Millisecond) })
+	var r Result
+	testEventually(t, 10*time.Second, "a CRIT blocking-lock finding", func() bool {
+		var err error
+		if r, err = Postgres(pgTestCtx(t), env); err != nil {
+			t.Fatalf("Postgres: %v", err)
+		}
+		f, _ := testFinding(r, "DB blocking locks")
+		return f.Status == Crit
+	})
+
+	locks, ok := testTable(r, "Blocking locks")
+	if !ok || len(locks.Rows) != 1 {
+		t.Fatalf("want one blocking-lock row, got %+v", locks)
+	}
+	row := locks.Rows[0]
+	wantStmt := "UPDATE accounts SET email = '…' WHERE id = ?"
+	if row[0] != pgPID(waiterPID) || row[1] != pgPID(holderPID) || row[3] != wantStmt || row[4] != wantStmt {
+		t.Errorf("row = %q, want blocked %d, blocking %d, both statements %q", row, waiterPID, holderPID, wantStmt)
+	}
+	if f, _ := testFinding(r, "DB blocking locks"); f.Value < 0.3 || f.Threshold != 0.3 || row[2] == "" {
+		t.Errorf("wait: finding %+v, cell %q; want >= 0.3 s against 0.3", f, row[2])
+	}
+	idle, ok := testTable(r, "Idle in transaction")
+	if !ok || idle.Rows[0][0] != pgPID(holderPID) {
+		t.Errorf("idle in transaction table = %+v, want pid %d", idle, holderPID)
+	}
+	for _, secret := range []string{"alice@", "bob@", "carol@", "= 42"} {
+		if strings.Contains(testText(r), secret) {
+			t.Errorf("result shows %q:\n%s", secret, testText(r))
+		}
+	}
+
+	single, err := PGLocks(pgTestCtx(t), env)
+	if err != nil || single.Status != Crit || len(single.Tables) != 1 || single.Tables[0].Rows[0][0] != pgPID(waiterPID) {
+		t.Errorf("PGLocks = %+v, %v", single, err)
+	}
+}
+
+func TestPostgresLongQuery(t *testing.T) {
+	db := pgTestNewDB(t)
+	sleeper := db.Conn(t)
+	sleeperPID := pgTestPIDOf(t, sleeper.QueryRow(context.Background(), "SELECT pg_backend_pid()"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = sleeper.Exec(context.Background(), "SELECT pg_sleep(30), 'dave@example.com'")
+	}()
+	t.Cleanup(func() {
+		db.Exec(t, "SELECT pg_cancel_backend("+pgPID(sleeperPID)+")")
+		<-done
+	})
+
+	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Postgres.LongQuery = config.Duration(300 * time.Millisecond) })
+	var r Result
+	testEventually(t, 10*time.Second, "the pg_sleep query listed as long-running", func() bool {
+		var err error
+		if r, err = PGLongQueries(pgTestCtx(t), env); err != nil {
+			t.Fatalf("PGLongQueries: %v", err)
+		}
+		return len(r.Tables) == 1
+	})
+	rows := r.Tables[0].Rows
+	if len(rows) != 1 || rows[0][0] != pgPID(sleeperPID) || rows[0][2] != "active" || rows[0][4] != "SELECT pg_sleep(?), '…'" {
+		t.Fatalf("long queries = %q, want pid %d running the redacted pg_sleep", rows, sleeperPID)
+	}
+	f, _ := testFinding(r, "DB long-running queries")
+	if f.Status != Warn || f.Value < 0.3 || f.Threshold != 0.3 {
+		t.Errorf("finding = %+v, want WARN with value >= 0.3 s", f)
+	}
+
+	// With the runbook's five minutes, the same query is not listed yet.
+	env.Service.Postgres.LongQuery = config.Duration(5 * time.Minute)
+	if r, err := PGLongQueries(pgTestCtx(t), env); err != nil || len(r.Tables) != 0 || r.Status != OK {
+		t.Errorf("with 5m threshold: %+v, %v", r, err)
+	}
+}
+
+func pgTestPIDOf(t testing.TB, row interface{ Scan(...any) error }) int32 {
+	t.Helper()
+	var p int32
+	if err := row.Scan(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPostgresMissingIndex(t *testing.T) {
+	db := pgTestNewDB(t)
+	db.Exec(t,
+		`CREATE TABLE "Big Orders" (id int, customer int)`,
+		`INSERT INTO "Big Orders" SELECT g, g % 100 FROM generate_series(1, 5000) g`,
+		`CREATE TABLE indexed (id int PRIMARY KEY, v int)`,
+		`INSERT INTO indexed SELECT g, g FROM generate_series(1, 5000) g`,
+		`CREATE TABLE small (id int)`,
+		`INSERT INTO small SELECT generate_series(1, 50)`)
+	for i := range 12 {
+		db.Exec(t, `SELECT count(*) FROM "Big Orders" WHERE customer = 7`,
+			`SELECT count(*) FROM small WHERE id = 7`,
+			`SELECT count(*) FROM indexed WHERE v = 7`)
+		for j := range 3 {
+			db.Exec(t, "SELECT v FROM indexed WHERE id = "+strconv.Itoa(i*3+j+1))
+		}
+	}
+	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Postgres.SeqScanMinRows = 1000 })
+	var r Result
+	testEventually(t, 15*time.Second, "a missing-index candidate", func() bool {
+		var err error
+		if r, err = PGMissingIndexes(pgTestCtx(t), env); err != nil {
+			t.Fatalf("PGMissingIndexes: %v", err)
+		}
+		return r.Status == Warn
+	})
+	var subjects []string
+	for _, f := range r.Findings {
+		subjects = append(subjects, f.Subject)
+	}
+	if len(subjects) != 1 || subjects[0] != `"public"."Big Orders"` {
+		t.Fatalf("candidates = %q, want only \"public\".\"Big Orders\"", subjects)
+	}
+	f := r.Findings[0]
+	if !strings.Contains(f.Message, `hint: CREATE INDEX CONCURRENTLY ON "public"."Big Orders" (`) || f.Value < 12 {
+		t.Errorf("finding = %+v", f)
+	}
+	if row := r.Tables[0].Rows[0]; row[1] != "5000" || row[3] != "0" {
+		t.Errorf("row = %q, want 5000 rows and 0 index scans", row)
+	}
+}
+
+// pgTestObserve reads a database's block counters from a session in another database, so that
+// looking does not change them.
+func pgTestObserve(t testing.TB, db string) (hit, read int64) {
+	t.Helper()
+	ctx := pgTestCtx(t)
+	pool, err := pgxpool.New(ctx, pgTestDSN("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pool.QueryRow(ctx, `SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = $1`, db).Scan(&hit, &read); err != nil {
+		t.Fatal(err)
+	}
+	return hit, read
+}
+
+func TestPostgresCacheHitMatchesStatDatabase(t *testing.T) {
+	db := pgTestNewDB(t)
+	db.Exec(t, `CREATE TABLE t AS SELECT g AS id, md5(g::text) AS s FROM generate_series(1, 20000) g`,
+		`SELECT count(*) FROM t`, `SELECT count(*) FROM t WHERE s LIKE 'a%'`)
+	db.Pool.Reset() // the setup sessions exit, and a backend flushes its counters as it exits
+	pool, err := pgxpool.New(context.Background(), pgTestDSN(db.Name)+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	env := pgTestEnv(pool, nil)
+	for attempt := range 8 {
+		// A session publishes its counters when it goes idle at least a second after it last did:
+		// look once, wait, and ping so the probe's own session has nothing unpublished, then wait
+		// until the counters hold still.
+		if _, err := PGCacheHit(pgTestCtx(t), env); err != nil {
+			t.Fatalf("PGCacheHit: %v", err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if err := pool.Ping(pgTestCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		h1, r1 := pgTestObserve(t, db.Name)
+		time.Sleep(300 * time.Millisecond)
+		h2, r2 := pgTestObserve(t, db.Name)
+		if h1 != h2 || r1 != r2 {
+			continue
+		}
+		res, err := PGCacheHit(pgTestCtx(t), env)
+		if err != nil {
+			t.Fatalf("PGCacheHit: %v", err)
+		}
+		tbl, _ := testTable(res, "Cache hit ratio")
+		f, _ := testFinding(res, "DB cache hit ratio")
+		if tbl.Rows[0][1] != strconv.FormatInt(h2, 10) || tbl.Rows[0][2] != strconv.FormatInt(r2, 10) {
+			t.Logf("attempt %d: probe saw %q, pg_stat_database %d/%d; retrying", attempt, tbl.Rows[0], h2, r2)
+			continue
+		}
+		want := 100 * float64(h2) / float64(h2+r2)
+		if f.Value != want || f.Subject != db.Name || h2 == 0 {
+			t.Fatalf("ratio = %v (%+v), want %v from pg_stat_database hit %d read %d", f.Value, f, want, h2, r2)
+		}
+		if heap := tbl.Rows[1]; heap[0] != "table heaps" || heap[1] == "0" && heap[2] == "0" {
+			t.Errorf("heap row = %q, want the table's block counts", heap)
+		}
+		return
+	}
+	t.Fatal("block counters never held still long enough to compare")
+}
+
+func TestPostgresStatements(t *testing.T) {
+	db := pgTestNewDB(t)
+	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Thresholds.DBQueryTime = config.Duration(100 * time.Millisecond) })
+
+	r, err := Postgres(pgTestCtx(t), env)
+	f, _ := testFinding(r, "DB query time")
+	if err != nil || f.Status != Unknown || f.Message != "pg_stat_statements is not installed in "+db.Name+
+		": add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements" {
+		t.Fatalf("without the extension: %+v, %v", f, err)
+	}
+
+	db.Exec(t, "CREATE EXTENSION pg_stat_statements", "SELECT pg_sleep(0.3), 'erin@example.com'")
+	r, err = PGSlowStatements(pgTestCtx(t), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ = testFinding(r, "DB query time")
+	if f.Status != Crit || f.Value < 300 || f.Threshold != 100 || f.Unit != "ms" {
+		t.Errorf("finding = %+v, want CRIT >= 300 ms against 100 ms", f)
+	}
+	tbl, _ := testTable(r, "Slowest statements")
+	if len(tbl.Rows) == 0 || tbl.Rows[0][3] != "SELECT pg_sleep($1), $2" || tbl.Rows[0][1] != "1" {
+		t.Errorf("slowest = %q, want the pg_sleep statement once", tbl.Rows)
+	}
+	if strings.Contains(testText(r), "erin@") {
+		t.Errorf("result shows the literal:\n%s", testText(r))
+	}
+}
+
+func TestPostgresUnreachable(t *testing.T) {
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	_ = closed.Close()
+	tests := []struct {
+		name, addr string
+	}{
+		{"hanging server", testHangingListener(t)},
+		{"closed port", closedAddr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+tt.addr+"/x?sslmode=disable&connect_timeout=60")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err = Postgres(ctx, pgTestEnv(pool, nil))
+			if err == nil || time.Since(start) > 3*time.Second {
+				t.Fatalf("Postgres returned %v after %s; want an error within the 300ms deadline", err, time.Since(start))
+			}
+		})
+	}
+	if _, err := Postgres(context.Background(), &Env{}); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("no pool: %v, want ErrNotConfigured", err)
+	}
+}
+
+func TestPGLevel(t *testing.T) {
+	tests := []struct {
+		v        float64
+		want     Status
+		wantThre float64
+	}{{0.5, OK, 0.8}, {0.8, OK, 0.8}, {0.81, Warn, 0.8}, {0.95, Warn, 0.8}, {0.96, Crit, 0.95}}
+	for _, tt := range tests {
+		t.Run(strconv.FormatFloat(tt.v, 'f', -1, 64), func(t *testing.T) {
+			if st, th := pgLevel(tt.v, ConnWarn, ConnCrit); st != tt.want || th != tt.wantThre {
+				t.Errorf("pgLevel(%v) = %v, %v; want %v, %v", tt.v, st, th, tt.want, tt.wantThre)
+			}
+		})
+	}
+}
+
+func BenchmarkPostgres(b *testing.B) {
+	db := pgTestNewDB(b)
+	db.Exec(b, "CREATE EXTENSION pg_stat_statements",
+		`CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 20000) g`, `SELECT count(*) FROM t`)
+	env := pgTestEnv(db.Pool, nil)
+	ctx := context.Background()
+	for b.Loop() {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if _, err := Postgres(c, env); err != nil {
+			b.Fatal(err)
+		}
+		cancel()
+	}
+}
