@@ -130,7 +130,8 @@ type State struct {
 
 // HTTP is perfbot's own listener (Alertmanager webhook, postmortems, metrics).
 type HTTP struct {
-	Listen            string `yaml:"listen"`
+	Listen string `yaml:"listen"`
+	// AlertmanagerToken guards the Alertmanager webhook and the postmortem endpoint (bearer token).
 	AlertmanagerToken string `yaml:"alertmanager_token"`
 }
 

@@ -60,7 +60,7 @@ func (h *Handlers) builtins() []Command {
 			},
 		})
 	}
-	return cmds
+	return append(cmds, h.logsCommand())
 }
 
 // serviceAndWindow parses "[service] [window]" in either order; anything else is a usage error.

@@ -100,8 +100,18 @@ func (h *Handlers) run(ctx context.Context, req Request, cmd, title string, serv
 	}
 	list := make([]probes.Probe, 0, len(names))
 	for _, n := range names {
-		p, ok := h.registry[n]
-		if !ok || !env.Has(p.Needs) {
+		if p, ok := h.registry[n]; ok {
+			list = append(list, p)
+		}
+	}
+	return h.runProbes(ctx, req, cmd, title, env, list), nil
+}
+
+// runProbes runs probes the service has backends for, reporting progress, and assembles the report.
+func (h *Handlers) runProbes(ctx context.Context, req Request, cmd, title string, env *probes.Env, all []probes.Probe) Report {
+	list := make([]probes.Probe, 0, len(all))
+	for _, p := range all {
+		if !env.Has(p.Needs) {
 			continue
 		}
 		if err := env.Broken[p.Needs]; err != nil {
@@ -127,7 +137,7 @@ func (h *Handlers) run(ctx context.Context, req Request, cmd, title string, serv
 	rep.Elapsed = time.Since(start)
 	h.log.Info("command done", "cmd", cmd, "service", env.Service.Name, "user", req.User,
 		"status", rep.Status.String(), "elapsed", rep.Elapsed)
-	return rep, nil
+	return rep
 }
 
 // Assemble turns probe results into a report: sections in probe order, findings ranked worst first.

@@ -14,6 +14,11 @@ func Registry() map[string]Probe {
 		{Name: "ai", Title: "AI APIs", Needs: NeedsPrometheus, Run: AI},
 		{Name: "node", Title: "Node resources", Needs: NeedsPrometheus, Run: Node},
 		{Name: "process_memory", Title: "Service memory", Needs: NeedsPrometheus, Run: ProcessMemory},
+		{Name: "postgres", Title: "PostgreSQL", Needs: NeedsPostgres, Run: Postgres},
+		{Name: "kube_pods", Title: "Pods", Needs: NeedsKube, Run: KubePods},
+		{Name: "kube_changes", Title: "Recent changes", Needs: NeedsKube, Run: KubeChanges},
+		{Name: "kube_resources", Title: "Requests and limits", Needs: NeedsKube, Run: KubeResources},
+		{Name: "logs", Title: "Logs", Needs: NeedsKube, Run: Logs},
 	}
 	m := make(map[string]Probe, len(list))
 	for _, p := range list {

@@ -1,0 +1,274 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/incidents"
+)
+
+// Incidents runs the /perf incident commands over the incident store and a chat workspace.
+type Incidents struct {
+	store *incidents.Store
+	ws    Workspace
+	cfg   *config.Config
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewIncidents returns the incident commands.
+func NewIncidents(store *incidents.Store, ws Workspace, cfg *config.Config, log *slog.Logger, now func() time.Time) *Incidents {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Incidents{store: store, ws: ws, cfg: cfg, log: log, now: now}
+}
+
+// Commands returns /perf incident and /perf postmortem for Handlers.Add.
+func (in *Incidents) Commands() []Command {
+	return []Command{
+		{Name: "incident", Usage: "incident open <title> [sev1|sev2|sev3] | status | note <text> | escalate | resolve [root cause]",
+			Summary: "incident channel, escalation clock, timeline (runbook: Escalation Procedures)",
+			Example: "/perf incident open checkout p95 over 2s sev2", Run: in.run},
+		{Name: "postmortem", Usage: "postmortem [incident]", Summary: "regenerate the postmortem from the timeline (runbook: Post-Incident Review)",
+			Example: "/perf postmortem", Run: in.postmortem},
+	}
+}
+
+const incidentUsage = "usage: /perf incident open <title> [sev1|sev2|sev3] · status · note <text> · escalate · resolve [root cause]"
+
+func (in *Incidents) run(ctx context.Context, req Request, args []string) (Report, error) {
+	if len(args) == 0 {
+		return Report{}, errs.Invalidf(incidentUsage)
+	}
+	rest := args[1:]
+	switch strings.ToLower(args[0]) {
+	case "open":
+		return in.open(ctx, req, rest)
+	case "status":
+		return in.status(ctx, req)
+	case "note":
+		return in.note(ctx, req, rest)
+	case "escalate":
+		return in.escalate(ctx, req)
+	case "resolve":
+		return in.resolve(ctx, req, rest)
+	}
+	return Report{}, errs.Invalidf("unknown incident command %q. %s", args[0], incidentUsage)
+}
+
+func (in *Incidents) open(ctx context.Context, req Request, args []string) (Report, error) {
+	var sev incidents.Severity
+	if n := len(args); n > 0 {
+		if s, err := incidents.ParseSeverity(args[n-1]); err == nil && strings.HasPrefix(strings.ToLower(args[n-1]), "sev") {
+			sev, args = s, args[:n-1]
+		}
+	}
+	title := strings.Join(args, " ")
+	if title == "" {
+		return Report{}, errs.Invalidf("an incident needs a title. %s", incidentUsage)
+	}
+	service := in.cfg.Services[0].Name
+	if _, ok := in.cfg.Service(args[0]); ok {
+		service = args[0]
+	}
+	inc, err := in.store.Open(ctx, incidents.OpenParams{Title: title, Severity: sev, Service: service, OpenedBy: req.User, Source: "slack"})
+	if err != nil {
+		return Report{}, fmt.Errorf("open incident: %w", err)
+	}
+	inc, err = in.Start(ctx, inc, req.User)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Command: "/perf incident open", Title: "Incident opened",
+		Text: fmt.Sprintf(":rotating_light: Incident #%d *%s* (%s) opened by %s in <#%s>.", inc.Number, inc.Title, inc.Severity, Mention(req.User), inc.ChannelID)}, nil
+}
+
+// Start gives a new incident its channel: created collision-safe, responders invited, topic set,
+// opening summary posted, and the assessment run there.
+func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener string) (incidents.Incident, error) {
+	taken := map[string]bool{}
+	var id, name string
+	for attempt := 0; attempt < 10; attempt++ {
+		name = incidents.ChannelName(in.now(), inc.Title, func(n string) bool { return taken[n] })
+		var err error
+		id, err = in.ws.CreateChannel(ctx, name)
+		if err == nil {
+			break
+		}
+		if errs.KindOf(err) != errs.Conflict {
+			return inc, fmt.Errorf("create incident channel: %w", err)
+		}
+		taken[name] = true
+	}
+	if id == "" {
+		return inc, errs.Conflictf("no free channel name for %q", inc.Title)
+	}
+	if err := in.store.SetChannel(ctx, inc.ID, id, name); err != nil {
+		return inc, fmt.Errorf("store incident channel: %w", err)
+	}
+	inc.ChannelID, inc.ChannelName = id, name
+	people := append([]string{}, in.cfg.Incidents.OnCall...)
+	if strings.HasPrefix(opener, "U") || strings.HasPrefix(opener, "W") {
+		people = append([]string{opener}, people...)
+	}
+	if len(people) > 0 {
+		if err := in.ws.Invite(ctx, id, people); err != nil {
+			in.log.Warn("invite responders failed", "incident", inc.Number, "err", err)
+		}
+	}
+	topic := fmt.Sprintf("%s · %s · %s · /perf incident status", strings.ToUpper(string(inc.Severity)), inc.Service, inc.Title)
+	if err := in.ws.SetTopic(ctx, id, topic); err != nil {
+		in.log.Warn("set topic failed", "incident", inc.Number, "err", err)
+	}
+	summary := fmt.Sprintf(":rotating_light: *Incident #%d: %s*\nSeverity %s · service %s · opened by %s at %s UTC\n"+
+		"Escalation: %s. Commands: `/perf incident note <text>`, `/perf incident escalate`, `/perf incident resolve <root cause>`.",
+		inc.Number, inc.Title, inc.Severity, inc.Service, Mention(opener), inc.OpenedAt.UTC().Format("15:04"), in.ladder())
+	if err := in.ws.Post(ctx, id, summary); err != nil {
+		in.log.Warn("opening summary failed", "incident", inc.Number, "err", err)
+	}
+	in.ws.Run(ctx, id, opener, "assess "+inc.Service)
+	return inc, nil
+}
+
+func (in *Incidents) ladder() string {
+	var parts []string
+	for _, l := range incidents.LevelsFrom(in.cfg.Incidents) {
+		parts = append(parts, fmt.Sprintf("%s at %s", l.Name, l.After))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// here returns the incident of the channel the command was typed in.
+func (in *Incidents) here(ctx context.Context, req Request) (incidents.Incident, error) {
+	inc, err := in.store.ByChannel(ctx, req.Channel)
+	if err != nil && errs.KindOf(err) == errs.NotFound {
+		return inc, errs.Invalidf("this command works inside an incident channel; open one with /perf incident open <title>")
+	}
+	return inc, err
+}
+
+func (in *Incidents) note(ctx context.Context, req Request, args []string) (Report, error) {
+	text := strings.Join(args, " ")
+	if text == "" {
+		return Report{}, errs.Invalidf("usage: /perf incident note <text>")
+	}
+	inc, err := in.here(ctx, req)
+	if err != nil {
+		return Report{}, err
+	}
+	if _, err := in.store.Record(ctx, inc.ID, incidents.Event{Kind: incidents.KindNote, Actor: req.User, Summary: text}); err != nil {
+		return Report{}, fmt.Errorf("record note: %w", err)
+	}
+	return Report{Command: "/perf incident note", Title: "Note", Text: fmt.Sprintf(":memo: Note by %s added to the timeline: %s", Mention(req.User), text)}, nil
+}
+
+func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) {
+	inc, err := in.here(ctx, req)
+	if err != nil {
+		return Report{}, err
+	}
+	esc, err := in.store.Escalate(ctx, inc.ID, req.User, Pager{WS: in.ws})
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Command: "/perf incident escalate", Title: "Escalated", Ephemeral: true,
+		Text: fmt.Sprintf("Escalated incident #%d to %s.", inc.Number, esc.Level.Name)}, nil
+}
+
+func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (Report, error) {
+	inc, err := in.here(ctx, req)
+	if err != nil {
+		return Report{}, err
+	}
+	inc, err = in.store.Resolve(ctx, inc.ID, req.User, strings.Join(args, " "))
+	if err != nil {
+		return Report{}, err
+	}
+	if err := in.publish(ctx, inc); err != nil {
+		return Report{}, err
+	}
+	return Report{Command: "/perf incident resolve", Title: "Resolved",
+		Text: fmt.Sprintf(":white_check_mark: Incident #%d resolved by %s after %s. The postmortem draft is in this channel.",
+			inc.Number, Mention(req.User), inc.Duration(in.now()).Round(time.Minute))}, nil
+}
+
+func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {
+	md, err := in.store.Postmortem(ctx, inc.ID, nil)
+	if err != nil {
+		return fmt.Errorf("postmortem: %w", err)
+	}
+	doc := Document{Title: fmt.Sprintf("Postmortem #%d: %s", inc.Number, inc.Title), Markdown: md, Filename: incidents.PostmortemFilename(inc)}
+	if err := in.ws.Publish(ctx, inc.ChannelID, doc); err != nil {
+		return fmt.Errorf("publish postmortem: %w", err)
+	}
+	return nil
+}
+
+func (in *Incidents) postmortem(ctx context.Context, req Request, args []string) (Report, error) {
+	var inc incidents.Incident
+	var err error
+	if len(args) > 0 {
+		inc, err = in.store.Lookup(ctx, args[0])
+	} else {
+		inc, err = in.here(ctx, req)
+	}
+	if err != nil {
+		return Report{}, err
+	}
+	if err := in.publish(ctx, inc); err != nil {
+		return Report{}, err
+	}
+	return Report{Command: "/perf postmortem", Title: "Postmortem", Ephemeral: true,
+		Text: fmt.Sprintf("Postmortem for incident #%d regenerated from %s's timeline.", inc.Number, inc.ChannelName)}, nil
+}
+
+func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
+	inc, err := in.here(ctx, req)
+	if err != nil {
+		return Report{}, err
+	}
+	events, err := in.store.Timeline(ctx, inc.ID)
+	if err != nil {
+		return Report{}, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "*Incident #%d: %s* — %s, %s, open for %s\n", inc.Number, inc.Title, inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute))
+	start := max(0, len(events)-10)
+	for _, e := range events[start:] {
+		fmt.Fprintf(&b, "• %s UTC %s — %s\n", e.OccurredAt.UTC().Format("15:04:05"), e.Kind, e.Summary)
+	}
+	return Report{Command: "/perf incident status", Title: "Incident status", Text: b.String(), Ephemeral: true}, nil
+}
+
+// Pager pages an escalation level in the incident's channel: it mentions and invites the level's people.
+type Pager struct{ WS Workspace }
+
+// Page posts the escalation and invites the level's users.
+func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Level) error {
+	if inc.ChannelID == "" {
+		return errors.New("incident has no channel yet")
+	}
+	var users []string
+	for _, id := range l.Page {
+		if strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") {
+			users = append(users, id)
+		}
+	}
+	if len(users) > 0 {
+		if err := p.WS.Invite(ctx, inc.ChannelID, users); err != nil {
+			return fmt.Errorf("invite level %d: %w", l.Number, err)
+		}
+	}
+	return p.WS.Post(ctx, inc.ChannelID, fmt.Sprintf(":rotating_light: *Escalation — %s* (unresolved after %s). %s please join.",
+		l.Name, l.After, mentions(l.Page)))
+}

@@ -1,0 +1,37 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/perfbot/perfbot/incidents"
+)
+
+// OnAlert is the Alertmanager intake's callback: a firing alert opens an incident (channel, responders,
+// assessment) or joins the open one; a resolved alert is noted in the incident's channel.
+func (in *Incidents) OnAlert(ctx context.Context, a incidents.Alert) error {
+	d, err := in.store.HandleAlert(ctx, a)
+	if err != nil {
+		return fmt.Errorf("handle alert %s: %w", a.Name(), err)
+	}
+	summary := a.Annotations["summary"]
+	if summary == "" {
+		summary = a.Name()
+	}
+	switch d.Action {
+	case incidents.AlertOpened:
+		_, err := in.Start(context.WithoutCancel(ctx), d.Incident, "alertmanager")
+		return err
+	case incidents.AlertJoined:
+		if d.Recorded && d.Incident.ChannelID != "" {
+			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":bell: Alert firing: *%s* — %s", a.Name(), summary))
+		}
+	case incidents.AlertNoted:
+		if d.Recorded && d.Incident.ChannelID != "" {
+			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":large_green_circle: Alert resolved: *%s* — %s", a.Name(), summary))
+		}
+	default:
+		in.log.Info("alert ignored", "alert", a.Name(), "reason", d.Reason)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/probes"
+)
+
+// CommandRecord is a finished command as a front end saw it: who ran what where, and what it posted.
+type CommandRecord struct {
+	ID                  string // unique per command run (e.g. the message timestamp)
+	User, Channel, Text string
+	Report              Report
+	At                  time.Time
+	Permalink           string
+	Charts              []PostedChart
+	Err                 error
+}
+
+// PostedChart is a chart a front end posted, with where it went.
+type PostedChart struct {
+	Chart  probes.Chart
+	FileID string
+}
+
+// EventRecord is a chat event the incident timeline may want (pins, reactions).
+type EventRecord struct {
+	ID        string // the platform's event id: the same on every redelivery
+	Type      string // "pin_added", "reaction_added"
+	User      string
+	Channel   string
+	ItemTS    string
+	Reaction  string
+	Link      string
+	EventTime time.Time
+}
+
+// Timeline records what happens in incident channels into the incident's timeline.
+type Timeline struct {
+	Store *incidents.Store
+	Log   *slog.Logger
+}
+
+// CommandDone records a probe command run in an incident channel, with its headline and charts.
+func (t Timeline) CommandDone(ctx context.Context, rec CommandRecord) {
+	if rec.Err != nil || len(rec.Report.Sections) == 0 {
+		return // incident commands record themselves; help and refusals are not events
+	}
+	inc, err := t.Store.ByChannel(ctx, rec.Channel)
+	if err != nil {
+		return
+	}
+	d := incidents.CommandDetail{Command: rec.Report.Command, Service: rec.Report.Service, Status: rec.Report.Status.String(), Headline: rec.Report.Headline}
+	for _, f := range rec.Report.Findings {
+		d.Findings = append(d.Findings, incidents.Finding{Check: f.Check, Status: f.Status.String(), Subject: f.Subject,
+			Value: f.Value, Threshold: f.Threshold, Unit: f.Unit, Message: f.Message})
+	}
+	t.record(ctx, inc, incidents.Event{Kind: incidents.KindCommand, OccurredAt: rec.At, Actor: rec.User,
+		Summary: fmt.Sprintf("%s: %s", rec.Report.Command, rec.Report.Headline), Detail: incidents.JSON(d),
+		Link: rec.Permalink, DedupeKey: "cmd:" + rec.ID})
+	for _, c := range rec.Charts {
+		cd := incidents.ChartDetail{Title: c.Chart.Title, Unit: c.Chart.Unit, Threshold: c.Chart.Threshold, Numbers: chartNumbers(c.Chart)}
+		t.record(ctx, inc, incidents.Event{Kind: incidents.KindChart, OccurredAt: rec.At, Actor: "perfbot",
+			Summary: "chart: " + c.Chart.Title, Detail: incidents.JSON(cd), Link: rec.Permalink, DedupeKey: "chart:" + c.FileID})
+	}
+}
+
+// EventSeen records pinned messages and :pushpin: reactions in incident channels.
+func (t Timeline) EventSeen(ctx context.Context, e EventRecord) {
+	kind := incidents.KindPin
+	switch {
+	case e.Type == "pin_added":
+	case e.Type == "reaction_added" && e.Reaction == "pushpin":
+		kind = incidents.KindReaction
+	default:
+		return
+	}
+	inc, err := t.Store.ByChannel(ctx, e.Channel)
+	if err != nil {
+		return
+	}
+	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User,
+		Summary: fmt.Sprintf("%s marked message %s as important", Mention(e.User), e.ItemTS), Link: e.Link,
+		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS})
+}
+
+func (t Timeline) record(ctx context.Context, inc incidents.Incident, e incidents.Event) {
+	if _, err := t.Store.Record(ctx, inc.ID, e); err != nil && t.Log != nil {
+		t.Log.Warn("timeline record failed", "incident", inc.Number, "kind", e.Kind, "err", err)
+	}
+}
+
+// chartNumbers summarizes each series by its first and last value: the chart's before and after.
+func chartNumbers(c probes.Chart) []incidents.Number {
+	var out []incidents.Number
+	for _, s := range c.Series {
+		if len(s.Points) == 0 {
+			continue
+		}
+		out = append(out, incidents.Number{Name: s.Name, Unit: c.Unit, Before: s.Points[0].V, After: s.Points[len(s.Points)-1].V})
+		if len(out) == 8 {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,46 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+)
+
+// Workspace is what incident and action commands need from the chat platform; the Slack bot implements it.
+type Workspace interface {
+	// CreateChannel makes a channel; a taken name is an errs.Conflict.
+	CreateChannel(ctx context.Context, name string) (id string, err error)
+	Invite(ctx context.Context, channelID string, users []string) error
+	SetTopic(ctx context.Context, channelID, topic string) error
+	// Post writes a message (mrkdwn) and returns a link to it when the platform has one.
+	Post(ctx context.Context, channelID, text string) error
+	// Publish shares a document in a channel (in Slack: a canvas and a Markdown file).
+	Publish(ctx context.Context, channelID string, doc Document) error
+	// Run runs a /perf command in a channel as if user had typed it there, without waiting for it.
+	Run(ctx context.Context, channelID, user, text string)
+}
+
+// Document is a generated document, such as a postmortem.
+type Document struct {
+	Title    string
+	Markdown string
+	Filename string
+}
+
+// Mention writes a user ("U…"/"W…") or user group ("S…") as a platform mention; anything else stays as written.
+func Mention(id string) string {
+	switch {
+	case strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W"):
+		return "<@" + id + ">"
+	case strings.HasPrefix(id, "S"):
+		return "<!subteam^" + id + ">"
+	}
+	return id
+}
+
+func mentions(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = Mention(id)
+	}
+	return strings.Join(out, " ")
+}
