@@ -174,7 +174,6 @@ func pgSecs(s float64) string {
 
 func pgPID(p int32) string { return strconv.FormatInt(int64(p), 10) }
 
-
 func pgConnections(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
 	var active, total, inDB, maxConn, reserved int64
 	if err := tx.QueryRow(ctx, sqlConnections).Scan(&active, &total, &inDB, &maxConn, &reserved); err != nil {

@@ -141,7 +141,7 @@ func (r *sqlRedactor) dollar() {
 }
 
 // literal replaces a string literal ending at end; one left open (cut text) shows as '… with no closing quote.
-// A space keeps the replacement from fusing with what precedes it ('…''…' or U&'…' would read as one literal).
+// A space keeps the replacement from fusing with a quote, & or word before it (U&'…' would read as one literal).
 func (r *sqlRedactor) literal(end int, closed bool) {
 	r.i = end
 	if out := r.out.String(); out != "" {
@@ -187,7 +187,7 @@ func sqlPrefixedLiteral(s string, i int) (end int, closed, ok bool) {
 
 // sqlSkipQuoted returns the index after the quote closing a literal whose body starts at i, and whether
 // there was one. A doubled quote is an escaped quote; with backslash set, \' and \\ are escapes too
-// (E” strings). Plain strings follow standard_conforming_strings = on, PostgreSQL's default.
+// (E-prefixed strings). Plain strings follow standard_conforming_strings = on, PostgreSQL's default.
 func sqlSkipQuoted(s string, i int, backslash bool) (int, bool) {
 	for i < len(s) {
 		switch s[i] {

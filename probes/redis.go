@@ -1,0 +1,264 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The Redis probe's thresholds.
+const (
+	// RedisMemWarn and RedisMemCrit are the fractions of maxmemory in use that make a WARN and a CRIT.
+	RedisMemWarn, RedisMemCrit = 0.85, 0.95
+	// RedisHitWarn is the keyspace hit rate below which a cache with RedisHitMinLookups lookups is a WARN.
+	RedisHitWarn = 0.80
+	// RedisHitMinLookups is how many lookups a hit rate needs before it means anything.
+	RedisHitMinLookups = 1000
+	// RedisSlowLogEntries is how many of the newest slow-log entries are shown.
+	RedisSlowLogEntries = 10
+	// RedisTopCommands is how many commands the busiest and slowest tables show.
+	RedisTopCommands = 5
+)
+
+// Redis is `/perf redis`: clients, memory against maxmemory, evictions, keyspace hit rate, the busiest
+// and slowest commands from INFO commandstats, and the newest SLOWLOG entries with their argument
+// values left out. It reads only (INFO, SLOWLOG GET) in one round trip.
+//
+// It returns when ctx is done even if the client does not honour ctx (go-redis does only with
+// Options.ContextTimeoutEnabled); the abandoned call then ends at the client's read timeout.
+func Redis(ctx context.Context, env *Env) (Result, error) {
+	r := Result{Probe: "redis", Title: "Redis"}
+	if env == nil || env.Redis == nil {
+		return r, ErrNotConfigured
+	}
+	got, err := redisFetch(ctx, env.Redis)
+	if err != nil {
+		return r, fmt.Errorf("redis %s: %w", env.Redis.Options().Addr, err)
+	}
+	info := got.info
+	summary := []string{redisClients(&r, info), redisMemory(&r, info), redisHitRate(&r, info)}
+	redisEvictions(&r, info)
+	redisCommands(&r, info)
+	if got.slowErr != nil {
+		r.Add(Finding{Check: "Redis slow log", Status: Unknown, Message: "could not read the slow log: " + got.slowErr.Error()})
+	} else {
+		redisSlowLog(&r, got.slow, env.Now)
+	}
+	r.Summary = strings.Join(summary, "; ")
+	return r, nil
+}
+
+type redisReply struct {
+	info    redisInfo
+	slow    []redis.SlowLog
+	slowErr error // SLOWLOG may be renamed away on managed Redis; the rest still shows
+	err     error
+}
+
+// redisFetch pipelines INFO all and SLOWLOG GET; a failing INFO is the probe's error.
+func redisFetch(ctx context.Context, c *redis.Client) (redisReply, error) {
+	ch := make(chan redisReply, 1)
+	go func() {
+		var info *redis.StringCmd
+		var slow *redis.SlowLogCmd
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			info = p.Info(ctx, "all")
+			slow = p.SlowLogGet(ctx, RedisSlowLogEntries)
+			return nil
+		})
+		if err := info.Err(); err != nil {
+			ch <- redisReply{err: fmt.Errorf("INFO: %w", err)}
+			return
+		}
+		ch <- redisReply{info: parseRedisInfo(info.Val()), slow: slow.Val(), slowErr: slow.Err()}
+	}()
+	select {
+	case x := <-ch:
+		return x, x.err
+	case <-ctx.Done():
+		return redisReply{}, context.Cause(ctx)
+	}
+}
+
+// redisInfo is INFO's output: "key:value" lines; the section headers are dropped.
+type redisInfo map[string]string
+
+func parseRedisInfo(s string) redisInfo {
+	m := redisInfo{}
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func (m redisInfo) int(k string) int64 {
+	n, _ := strconv.ParseInt(m[k], 10, 64)
+	return n
+}
+
+func redisClients(r *Result, info redisInfo) string {
+	conn, blocked, maxc := info.int("connected_clients"), info.int("blocked_clients"), info.int("maxclients")
+	f := Finding{Check: "Redis clients", Value: float64(conn), Unit: "clients",
+		Message: fmt.Sprintf("%d clients connected, %d blocked in a blocking command", conn, blocked)}
+	if maxc > 0 {
+		f.Status, f.Threshold = pgLevel(float64(conn)/float64(maxc), 0.80, 0.95)
+		f.Threshold *= float64(maxc)
+		f.Message += fmt.Sprintf(" (maxclients %d)", maxc)
+	}
+	r.Add(f)
+	return fmt.Sprintf("%d clients", conn)
+}
+
+func redisMemory(r *Result, info redisInfo) string {
+	used, maxm, policy := info.int("used_memory"), info.int("maxmemory"), info["maxmemory_policy"]
+	f := Finding{Check: "Redis memory", Unit: "%"}
+	if maxm <= 0 {
+		f.Message = "no maxmemory set: Redis grows until the host runs out of memory; using " + redisBytes(used)
+		r.Add(f)
+		return redisBytes(used) + " used, no maxmemory"
+	}
+	usage := float64(used) / float64(maxm)
+	f.Value = 100 * usage
+	var th float64
+	f.Status, th = pgLevel(usage, RedisMemWarn, RedisMemCrit)
+	f.Threshold = 100 * th
+	f.Message = fmt.Sprintf("%s of maxmemory %s in use (%.1f %%), policy %s", redisBytes(used), redisBytes(maxm), f.Value, policy)
+	r.Add(f)
+	return fmt.Sprintf("%s of %s (%.0f %%)", redisBytes(used), redisBytes(maxm), f.Value)
+}
+
+func redisEvictions(r *Result, info redisInfo) {
+	n := info.int("evicted_keys")
+	f := Finding{Check: "Redis evictions", Value: float64(n), Unit: "keys", Message: "no keys evicted since start"}
+	if n > 0 {
+		f.Status = Warn
+		f.Message = fmt.Sprintf("%d keys evicted since start (policy %s): the cache is full", n, info["maxmemory_policy"])
+	}
+	r.Add(f)
+}
+
+func redisHitRate(r *Result, info redisInfo) string {
+	hits, misses := info.int("keyspace_hits"), info.int("keyspace_misses")
+	f := Finding{Check: "Redis hit rate", Threshold: 100 * RedisHitWarn, Unit: "%"}
+	if hits+misses == 0 {
+		f.Message = "no key lookups yet"
+		r.Add(f)
+		return "no lookups"
+	}
+	f.Value = 100 * float64(hits) / float64(hits+misses)
+	f.Message = fmt.Sprintf("%.1f %% of %d key lookups hit", f.Value, hits+misses)
+	if f.Value < f.Threshold && hits+misses >= RedisHitMinLookups {
+		f.Status = Warn
+	}
+	r.Add(f)
+	return fmt.Sprintf("hit rate %.1f %%", f.Value)
+}
+
+// redisCmdStat is one `cmdstat_<name>:calls=…,usec=…,usec_per_call=…` line of INFO commandstats.
+type redisCmdStat struct {
+	name        string
+	calls       int64
+	usecPerCall float64
+}
+
+var redisCmdStatRe = regexp.MustCompile(`calls=(\d+),usec=\d+,usec_per_call=([0-9.]+)`)
+
+func redisCommands(r *Result, info redisInfo) {
+	var stats []redisCmdStat
+	for k, v := range info {
+		name, ok := strings.CutPrefix(k, "cmdstat_")
+		m := redisCmdStatRe.FindStringSubmatch(v)
+		if !ok || m == nil {
+			continue
+		}
+		calls, _ := strconv.ParseInt(m[1], 10, 64)
+		per, _ := strconv.ParseFloat(m[2], 64)
+		// Redis 7 names subcommands "client|list".
+		stats = append(stats, redisCmdStat{strings.ToUpper(strings.ReplaceAll(name, "|", " ")), calls, per})
+	}
+	if len(stats) == 0 {
+		return
+	}
+	table := func(title string, less func(a, b redisCmdStat) bool) Table {
+		sort.Slice(stats, func(i, j int) bool {
+			if less(stats[i], stats[j]) != less(stats[j], stats[i]) {
+				return less(stats[i], stats[j])
+			}
+			return stats[i].name < stats[j].name
+		})
+		t := Table{Title: title, Columns: []string{"command", "calls", "µs/call"}}
+		for _, s := range stats[:min(len(stats), RedisTopCommands)] {
+			t.Rows = append(t.Rows, []string{s.name, strconv.FormatInt(s.calls, 10), strconv.FormatFloat(s.usecPerCall, 'f', 1, 64)})
+		}
+		return t
+	}
+	r.Tables = append(r.Tables,
+		table("Busiest commands", func(a, b redisCmdStat) bool { return a.calls > b.calls }),
+		table("Slowest commands (mean)", func(a, b redisCmdStat) bool { return a.usecPerCall > b.usecPerCall }))
+}
+
+// redisContainers are commands whose first argument is a subcommand, not a key or value.
+var redisContainers = map[string]bool{"ACL": true, "CLIENT": true, "CLUSTER": true, "COMMAND": true, "CONFIG": true,
+	"DEBUG": true, "FUNCTION": true, "LATENCY": true, "MEMORY": true, "MODULE": true, "OBJECT": true,
+	"PUBSUB": true, "SCRIPT": true, "SLOWLOG": true, "XGROUP": true, "XINFO": true}
+
+var redisMoreArgs = regexp.MustCompile(`^\.\.\. \((\d+) more arguments\)$`)
+
+// redisCommandName returns the command (with its subcommand) and how many further arguments it had;
+// the arguments themselves (keys and values) are never shown.
+func redisCommandName(args []string) (string, int) {
+	if len(args) == 0 {
+		return "?", 0
+	}
+	name, rest := strings.ToUpper(args[0]), args[1:]
+	if redisContainers[name] && len(rest) > 0 {
+		name, rest = name+" "+strings.ToUpper(rest[0]), rest[1:]
+	}
+	n := len(rest)
+	if n > 0 { // SLOWLOG keeps 32 arguments and says how many more there were
+		if m := redisMoreArgs.FindStringSubmatch(rest[n-1]); m != nil {
+			more, _ := strconv.Atoi(m[1])
+			n += more - 1
+		}
+	}
+	return name, n
+}
+
+func redisSlowLog(r *Result, entries []redis.SlowLog, now time.Time) {
+	if len(entries) == 0 {
+		return
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	t := Table{Title: "Slow log (newest first)", Columns: []string{"id", "ago", "took", "command", "args"}}
+	for _, e := range entries {
+		name, n := redisCommandName(e.Args)
+		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.ID, 10), pgSecs(max(now.Sub(e.Time), 0).Seconds()),
+			pgSecs(e.Duration.Seconds()), name, strconv.Itoa(n)})
+	}
+	r.Tables = append(r.Tables, t)
+}
+
+// redisBytes formats a byte count: 512 B, 7.6 MiB.
+func redisBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
