@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // Agent does the API-server side of a kubelet for one Node: it registers the Node with its address
@@ -32,6 +33,11 @@ type Agent struct {
 
 // Register creates the Node if needed and sets its addresses, kubelet port and Ready condition.
 func (a *Agent) Register(ctx context.Context) error {
+	// Controllers touch a new Node right after it is created; retry on their updates.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error { return a.register(ctx) })
+}
+
+func (a *Agent) register(ctx context.Context) error {
 	nodes := a.Client.CoreV1().Nodes()
 	node, err := nodes.Get(ctx, a.Node, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
