@@ -37,7 +37,7 @@ LIMIT 20`
 // parses on 13, where the statement's start is the best bound there is.
 const sqlLocks = `
 SELECT blocked.pid,
-       blocker.pid,
+       b.pid, -- 0 for a prepared transaction, which has no session
        coalesce(blocked.query, ''),
        coalesce(blocker.query, ''),
        coalesce(blocker.state, ''),

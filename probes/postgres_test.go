@@ -328,3 +328,57 @@ func BenchmarkPostgres(b *testing.B) {
 		cancel()
 	}
 }
+
+func TestPostgresReadOnlyWithStatementTimeout(t *testing.T) {
+	db := pgTestNewDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	tx, err := beginReadOnly(ctx, db.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var ro, timeout, lock string
+	err = tx.QueryRow(ctx, "SELECT current_setting('transaction_read_only'), current_setting('statement_timeout'), current_setting('lock_timeout')").
+		Scan(&ro, &timeout, &lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := strconv.Atoi(strings.TrimSuffix(timeout, "ms"))
+	if ro != "on" || ms < 1000 || ms >= 2000 || lock != timeout {
+		t.Errorf("read only %q, statement_timeout %q, lock_timeout %q; want on and just under the 2s deadline", ro, timeout, lock)
+	}
+	if _, err := tx.Exec(ctx, "CREATE TABLE nope (id int)"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("write in the probe's transaction: %v, want a read-only error", err)
+	}
+}
+
+// TestPostgresLeastPrivilege probes as a plain role that cannot read pg_stat_statements' schema:
+// that diagnostic becomes an UNKNOWN finding and the others still report.
+func TestPostgresLeastPrivilege(t *testing.T) {
+	db := pgTestNewDB(t)
+	role := "probes_test_role_" + pgTestRandom()
+	pgTestAdmin(t, "CREATE ROLE "+role+" LOGIN")
+	t.Cleanup(func() { pgTestAdmin(t, "DROP ROLE IF EXISTS "+role) })
+	db.Exec(t, "CREATE SCHEMA stats", "CREATE EXTENSION pg_stat_statements SCHEMA stats",
+		"REVOKE ALL ON SCHEMA stats FROM PUBLIC")
+	pool, err := pgxpool.New(context.Background(), strings.Replace(pgTestDSN(db.Name), "postgres@", role+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	r, err := Postgres(pgTestCtx(t), pgTestEnv(pool, nil))
+	if err != nil {
+		t.Fatalf("Postgres: %v", err)
+	}
+	f, _ := testFinding(r, "DB slow statements")
+	if f.Status != Unknown || !strings.Contains(f.Message, "permission denied for schema stats") {
+		t.Errorf("slow statements finding = %+v, want UNKNOWN permission denied", f)
+	}
+	for _, check := range []string{"DB connections", "DB cache hit ratio", "DB missing index", "DB blocking locks"} {
+		if _, ok := testFinding(r, check); !ok {
+			t.Errorf("no %q finding after the failed diagnostic: %+v", check, r.Findings)
+		}
+	}
+}
