@@ -40,6 +40,7 @@ func exitCode(err error) int {
 const usage = `usage: perfbot [-config perfbot.yaml] <command> [args]
 
 commands:
+  run                   the Slack bot (Socket Mode), its HTTP listener and escalation clock
   exec '/perf assess'   run one command and print the report
   console               a prompt for /perf commands
   check-config          print every problem in the configuration
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdConsole(ctx, opts, getenv, stdin, stdout)
 	case "check-config":
 		return cmdCheckConfig(opts, getenv, stdout, stderr)
+	case "run":
+		return cmdRun(ctx, opts, getenv, stderr)
 	case "manifest":
 		return cmdManifest(stdout)
 	case "version":

@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/perfbot/perfbot/handlers"
+)
+
+// onEventsAPI turns the events the timeline cares about into EventRecords, once per event_id in this process
+// (the incident store de-duplicates across replicas).
+func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, req *socketmode.Request) {
+	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+	if !ok || b.opts.Hooks == nil {
+		return
+	}
+	if !b.seen.first(cb.EventID) {
+		b.log.Debug("duplicate event ignored", "event_id", cb.EventID, "retry", req.RetryAttempt)
+		return
+	}
+	rec := handlers.EventRecord{ID: cb.EventID, EventTime: time.Unix(int64(cb.EventTime), 0).UTC()}
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.ReactionAddedEvent:
+		rec.Type, rec.User, rec.Channel, rec.ItemTS, rec.Reaction = "reaction_added", e.User, e.Item.Channel, e.Item.Timestamp, e.Reaction
+	case *slackevents.PinAddedEvent:
+		rec.Type, rec.User, rec.Channel = "pin_added", e.User, e.Channel
+		if e.Item.Message != nil {
+			rec.ItemTS = e.Item.Message.Timestamp
+		}
+	default:
+		b.log.Debug("event ignored", "type", ev.InnerEvent.Type)
+		return
+	}
+	rec.Link = b.permalink(rec.Channel, rec.ItemTS)
+	hooks := b.opts.Hooks
+	b.submit(ctx, func(ctx context.Context) { hooks.EventSeen(ctx, rec) })
+}
+
+// seenSet remembers recent IDs so a redelivered envelope is handled once.
+type seenSet struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+func (s *seenSet) first(id string) bool {
+	if id == "" {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.ids == nil {
+		s.ids = map[string]time.Time{}
+	}
+	if len(s.ids) > 10000 {
+		for k, t := range s.ids {
+			if now.Sub(t) > time.Hour {
+				delete(s.ids, k)
+			}
+		}
+	}
+	if _, dup := s.ids[id]; dup {
+		return false
+	}
+	s.ids[id] = now
+	return true
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/perfbot/perfbot/bot"
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/incidents"
+)
+
+// cmdRun runs the Slack bot with its HTTP listener (Alertmanager intake, postmortems, health, metrics)
+// and the escalation clock, until ctx ends.
+func cmdRun(ctx context.Context, o options, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig(o, getenv)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(cfg.Validate(), bot.CheckTokens(cfg.Slack.AppToken, cfg.Slack.BotToken)); err != nil {
+		return fmt.Errorf("cannot start: %w", err)
+	}
+	log := logger(o, stderr)
+	app, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Wait()
+}
+
+// App is a running perfbot: the bot, its HTTP listener and the escalation clock. Tests start it too.
+type App struct {
+	Addr   string // the HTTP listener's address
+	Bot    *bot.Bot
+	Store  *incidents.Store
+	cancel context.CancelFunc
+	errc   chan error
+	close  []func()
+}
+
+// Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &App{cancel: cancel, errc: make(chan error, 3)}
+	pool, err := pgxpool.New(ctx, cfg.State.PostgresDSN)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("state database: %w", err)
+	}
+	a.close = append(a.close, pool.Close)
+	if err := incidents.Migrate(ctx, pool); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("migrate incidents: %w", err)
+	}
+	iopts, err := incidents.OptionsFrom(cfg)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	iopts.Log = log
+	a.Store = incidents.New(pool, iopts)
+	backends := handlers.NewBackends(cfg, nil)
+	a.close = append(a.close, backends.Close)
+	h := handlers.New(cfg, backends, log)
+	a.Bot, err = bot.New(bot.Options{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL,
+		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: handlers.Timeline{Store: a.Store, Log: log}})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	ws := a.Bot.Workspace()
+	inc := handlers.NewIncidents(a.Store, ws, cfg, log, nil)
+	h.Add(inc.Commands()...)
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("http listener: %w", err)
+	}
+	a.Addr = ln.Addr().String()
+	srv := &http.Server{Handler: a.routes(cfg, inc, log), ReadHeaderTimeout: 5 * time.Second}
+	a.close = append(a.close, func() { _ = srv.Close() })
+	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
+	go func() { a.errc <- a.Bot.Run(ctx) }()
+	go func() { a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, 5*time.Second, handlers.Pager{WS: ws})) }()
+	return a, nil
+}
+
+func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /alertmanager", incidents.AlertHandler(a.Store, incidents.AlertOptions{
+		Token: cfg.HTTP.AlertmanagerToken, OnAlert: inc.OnAlert, Log: log}))
+	mux.Handle("GET /incidents/{id}/postmortem", incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.AlertmanagerToken))
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	return mux
+}
+
+// Wait returns when the first part of the app stops (an error, or nil when ctx ended).
+func (a *App) Wait() error { return <-a.errc }
+
+// Close stops everything Start started.
+func (a *App) Close() {
+	a.cancel()
+	for i := len(a.close) - 1; i >= 0; i-- {
+		a.close[i]()
+	}
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
