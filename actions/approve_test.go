@@ -183,7 +183,7 @@ func TestApproveExactlyOnceDB(t *testing.T) {
 	}
 	wins, conflicts := raceApprove(t, []*Service{f.svc, other}, r.ID, 50)
 	if wins != 1 || conflicts != 49 {
-		t.Fatalf("%d approvals ran and %d conflicted, want 1 and 49", wins, conflicts)
+		t.Errorf("%d approvals ran and %d conflicted, want 1 and 49", wins, conflicts)
 	}
 	if n := countRows(t, f.state, "SELECT count(*) FROM action_events WHERE kind = 'executed'"); n != 1 {
 		t.Errorf("%d executions recorded, want 1", n)

@@ -41,6 +41,9 @@ func (a *scaleAction) plan(ctx context.Context) (Plan, error) {
 	}
 	dry := sc.DeepCopy()
 	dry.Spec.Replicas = target
+	// Controllers bump the resourceVersion with every status write; the change is "set replicas to N",
+	// so it is sent unconditionally rather than failing on a status update in between.
+	dry.ResourceVersion = ""
 	_, err = a.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, dry, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	if err != nil {
 		return Plan{}, kubeErr(err, "dry run of scaling %s/%s", ns, name)
@@ -88,7 +91,7 @@ func (a *scaleAction) execute(ctx context.Context) (string, error) {
 			a.current, from = sc, sc.Spec.Replicas
 		}
 		sc := a.current.DeepCopy()
-		sc.Spec.Replicas = target
+		sc.Spec.Replicas, sc.ResourceVersion = target, ""
 		_, err := a.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			a.current = nil
