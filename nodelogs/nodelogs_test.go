@@ -68,10 +68,10 @@ func TestContainerLogs(t *testing.T) {
 	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
 	path := filepath.Join(t.TempDir(), "app.log")
 	content := strings.Join([]string{
-		now.Add(-2 * time.Hour).Format(time.RFC3339) + " INFO old",
-		now.Add(-30 * time.Second).Format(time.RFC3339) + " ERROR recent one",
+		now.Add(-2*time.Hour).Format(time.RFC3339) + " INFO old",
+		now.Add(-30*time.Second).Format(time.RFC3339) + " ERROR recent one",
 		"\tstack frame of recent one",
-		now.Add(-10 * time.Second).Format(time.RFC3339) + " INFO recent two",
+		now.Add(-10*time.Second).Format(time.RFC3339) + " INFO recent two",
 	}, "\n") + "\n"
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -156,5 +156,27 @@ func TestReadTailCutsPartialLine(t *testing.T) {
 	}
 	if lines, err := ReadTail(filepath.Join(t.TempDir(), "missing"), 10); err != nil || lines != nil {
 		t.Errorf("missing file: %v, %v", lines, err)
+	}
+}
+
+func TestNamespaceFile(t *testing.T) {
+	dir := t.TempDir()
+	main, own := filepath.Join(dir, "app.log"), filepath.Join(dir, "ns", "team-a.log")
+	os.MkdirAll(filepath.Dir(own), 0o755)
+	os.WriteFile(main, []byte("from the simulator\n"), 0o644)
+	os.WriteFile(own, []byte("from team-a's file\n"), 0o644)
+	srv := &Server{File: main, NamespaceDir: filepath.Dir(own), Now: time.Now, Log: slog.New(slog.DiscardHandler)}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	for ns, want := range map[string]string{"team-a": "from team-a's file\n", "team-b": "from the simulator\n"} {
+		resp, err := http.Get(ts.URL + "/containerLogs/" + ns + "/p/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("%s: got %q, want %q", ns, body, want)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,9 @@ type podLister interface {
 type Server struct {
 	// File is the log file served for every container.
 	File string
+	// NamespaceDir, when set, may hold <namespace>.log files served instead of File for the pods
+	// of that namespace (tests use it to serve known lines without touching the simulator's log).
+	NamespaceDir string
 	// Pods names the pods sharing the file; nil serves the whole file to every pod.
 	Pods podLister
 	Now  func() time.Time
@@ -90,9 +95,10 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	lines, err := ReadTail(s.File, maxRead)
+	file := s.fileFor(ns)
+	lines, err := ReadTail(file, maxRead)
 	if err != nil {
-		s.Log.Error("read log file", "file", s.File, "err", err)
+		s.Log.Error("read log file", "file", file, "err", err)
 		http.Error(w, "reading container log failed", http.StatusInternalServerError)
 		return
 	}
@@ -145,4 +151,16 @@ func writeLines(w http.ResponseWriter, lines []Line, lq logQuery) {
 		bw.WriteString(out)
 	}
 	bw.Flush()
+}
+
+// fileFor is the namespace's own log file when there is one, else File.
+func (s *Server) fileFor(ns string) string {
+	if s.NamespaceDir == "" || ns != filepath.Base(ns) {
+		return s.File
+	}
+	f := filepath.Join(s.NamespaceDir, ns+".log")
+	if _, err := os.Stat(f); err == nil {
+		return f
+	}
+	return s.File
 }

@@ -196,9 +196,18 @@ func logTable(title string, lines []logLine, n int) Table {
 		if i == n {
 			break
 		}
-		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(l.Text, logLineRunes)})
+		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(logWithoutStamp(l.Text), logLineRunes)})
 	}
 	return t
+}
+
+// logWithoutStamp drops a line's own leading RFC 3339 time, shown already in the Time column.
+func logWithoutStamp(s string) string {
+	stamp, rest, ok := strings.Cut(s, " ")
+	if _, err := time.Parse(time.RFC3339Nano, stamp); ok && err == nil {
+		return rest
+	}
+	return s
 }
 
 func logTrim(s string, n int) string {

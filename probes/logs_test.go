@@ -5,26 +5,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/nodelogs"
 )
 
-// kubeTestAppendLog appends lines to the simulator's log file, which the stack's node log server
-// serves as the pods' container log.
-func kubeTestAppendLog(t *testing.T, lines ...string) {
+// kubeTestNamespaceLog writes the log the stack's node log server serves for the pods of ns
+// (its -namespace-dir), removed when the test ends; other namespaces keep the simulator's log.
+func kubeTestNamespaceLog(t *testing.T, ns string, lines ...string) {
 	t.Helper()
-	path := filepath.Join(kubeStackDir(), "logs", "studio-app.log")
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+	dir := filepath.Join(kubeStackDir(), "logs", "namespaces")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
-		t.Fatalf("append to %s: %v", path, err)
+	path := filepath.Join(dir, ns+".log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatalf("write %s: %v", path, err)
 	}
+	t.Cleanup(func() { os.Remove(path) })
 }
 
 func TestLogsThroughAPIServer(t *testing.T) {
@@ -36,7 +38,7 @@ func TestLogsThroughAPIServer(t *testing.T) {
 	id := kubeTestID()
 	now := time.Now().UTC()
 	stamp := func(ago time.Duration) string { return now.Add(-ago).Format(time.RFC3339Nano) }
-	kubeTestAppendLog(t,
+	kubeTestNamespaceLog(t, ns,
 		fmt.Sprintf("%s ERROR test-%s payment failed", stamp(3*time.Second), id),
 		fmt.Sprintf("%s WARN test-%s upstream connection reset", stamp(2*time.Second), id),
 		fmt.Sprintf("%s INFO test-%s slow query 1200ms SELECT", stamp(time.Second), id),
@@ -79,6 +81,28 @@ func TestLogsThroughAPIServer(t *testing.T) {
 	}
 }
 
+// TestLogsFromSimulator reads agentic-studio's logs with the bot's token: the newest line the
+// simulator wrote comes back through the API server.
+func TestLogsFromSimulator(t *testing.T) {
+	bot := kubeTestClient(t, "perfbot")
+	lines, err := nodelogsTail(filepath.Join(kubeStackDir(), "logs", "studio-app.log"))
+	if err != nil || len(lines) == 0 || time.Since(lines[len(lines)-1].T) > 30*time.Minute {
+		t.Skipf("the simulator has not written its log lately (scripts/stack up runs it): %v", err)
+	}
+	last := lines[len(lines)-1]
+	env := kubeTestEnv(bot, "agentic-studio", "agentic-studio")
+	res, err := LogsMatching(context.Background(), env, regexp.QuoteMeta(last.Text), time.Hour)
+	if err != nil {
+		t.Fatalf("LogsMatching: %v", err)
+	}
+	if f := kubeFind(res, "Log lines matching", ""); len(f) != 1 || f[0].Value < 1 {
+		t.Fatalf("the simulator's line %q did not come back: %+v", last.Text, res.Findings)
+	}
+}
+
+// nodelogsTail reads the simulator's log the way the node log server does.
+func nodelogsTail(path string) ([]nodelogs.Line, error) { return nodelogs.ReadTail(path, 1<<20) }
+
 func TestLogsMatchingInvalid(t *testing.T) {
 	env := &Env{}
 	for _, tt := range []struct {
@@ -104,6 +128,12 @@ func TestLogParse(t *testing.T) {
 	got := logParse("p", body)
 	if len(got) != 2 || got[0].Text != "ERROR boom" || got[0].T.Nanosecond() != 123456789 || !got[1].T.IsZero() || got[1].Text != "no stamp here" {
 		t.Errorf("logParse = %+v", got)
+	}
+	if s := logWithoutStamp("2026-01-02T03:04:05.366Z WARN slow query"); s != "WARN slow query" {
+		t.Errorf("logWithoutStamp = %q", s)
+	}
+	if s := logWithoutStamp("WARN slow query"); s != "WARN slow query" {
+		t.Errorf("logWithoutStamp changed a line without a stamp: %q", s)
 	}
 	if s := logTrim(strings.Repeat("é", 300), logLineRunes); len([]rune(s)) != logLineRunes+1 {
 		t.Errorf("logTrim kept %d runes", len([]rune(s)))

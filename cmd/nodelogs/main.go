@@ -24,11 +24,11 @@ import (
 )
 
 type options struct {
-	listen, file, kubeconfig, node, address string
-	certFile, keyFile, clientCA             string
-	namespaces                              string
-	port                                    int
-	interval                                time.Duration
+	file, nsDir, kubeconfig, node, address string
+	certFile, keyFile, clientCA            string
+	namespaces                             string
+	port                                   int
+	interval                               time.Duration
 }
 
 func main() {
@@ -47,6 +47,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.address, "address", "127.0.0.1", "the Node's InternalIP and the address to listen on")
 	fs.IntVar(&o.port, "port", 18250, "HTTPS port of the kubelet log endpoint")
 	fs.StringVar(&o.file, "file", "", "log file served for every container (required)")
+	fs.StringVar(&o.nsDir, "namespace-dir", "", "directory of <namespace>.log files served instead of -file for those namespaces")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the Node's API credentials (required)")
 	fs.StringVar(&o.node, "node", "studio-node-1", "Node name")
 	fs.StringVar(&o.certFile, "tls-cert", "", "serving certificate (required)")
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	go agent.Run(ctx, o.interval)
-	srv := &nodelogs.Server{File: o.file, Pods: agent, Now: time.Now, Log: log}
+	srv := &nodelogs.Server{File: o.file, NamespaceDir: o.nsDir, Pods: agent, Now: time.Now, Log: log}
 	return serve(ctx, o, srv.Handler(), log)
 }
 
