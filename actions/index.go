@@ -139,5 +139,5 @@ func dbErr(err error, format string, a ...any) error {
 	if kind == errs.Internal {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return &errs.Error{Kind: kind, Msg: what + ": " + pe.Message, Err: err}
+	return &errs.Error{Kind: kind, Msg: what + ": " + pe.Message}
 }

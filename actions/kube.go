@@ -18,7 +18,7 @@ func kubeErr(err error, format string, a ...any) error {
 	case apierrors.IsNotFound(err):
 		kind = errs.NotFound
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		kind, what = errs.Forbidden, what+": perfbot's Kubernetes account is not allowed to"
+		kind, what = errs.Forbidden, what+" is not allowed for perfbot's Kubernetes account"
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		kind = errs.Invalid
 	case apierrors.IsConflict(err):
@@ -30,7 +30,8 @@ func kubeErr(err error, format string, a ...any) error {
 	if kind == errs.Internal {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return &errs.Error{Kind: kind, Msg: what + ": " + apiMessage(err), Err: err}
+	// The API server's message goes into Msg, which users see; wrapping err too would repeat it.
+	return &errs.Error{Kind: kind, Msg: what + ": " + apiMessage(err)}
 }
 
 func apiMessage(err error) string {

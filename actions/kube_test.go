@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -12,7 +14,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 )
 
@@ -258,4 +263,44 @@ func TestLimitsPatch(t *testing.T) {
 			t.Errorf("message %q does not list the containers", err)
 		}
 	})
+}
+
+// TestScaleLeastPrivilege plans (reads and dry-runs, never executes) a scale of the stack's own
+// agentic-studio Deployment with perfbot's least-privilege account, and checks that the same account
+// is refused on a Deployment its Role does not name, as errs.Forbidden.
+func TestScaleLeastPrivilege(t *testing.T) {
+	ctx := context.Background()
+	admin := kubeConfig(t)
+	path := filepath.Join(filepath.Dir(adminKubeconfig()), "perfbot.kubeconfig")
+	bot, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Skipf("no perfbot kubeconfig: %v", err)
+	}
+	botCS, err := kubernetes.NewForConfig(bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminCS, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := adminCS.AppsV1().Deployments("agentic-studio").GetScale(ctx, "agentic-studio", metav1.GetOptions{})
+	if err != nil {
+		t.Skipf("the stack's agentic-studio Deployment is not there: %v", err)
+	}
+	mine := newKubeTarget(t, admin, 1)
+	f := newFixture(t, func(o *Options) {
+		o.Kube = botCS
+		o.Config.Actions.Deployments = append(o.Config.Actions.Deployments,
+			config.DeploymentLimit{Namespace: "agentic-studio", Name: "agentic-studio", MinReplicas: 0, MaxReplicas: 100},
+			mine.limit(1, 6))
+	})
+	r, err := f.svc.Request(ctx, "carol", "C1", mustParse(t, fmt.Sprintf("scale agentic-studio/agentic-studio %d", sc.Spec.Replicas)))
+	if err != nil {
+		t.Fatalf("plan with perfbot's account on the allowed deployment: %v", err)
+	}
+	t.Logf("plan: %s", r.Plan.Text())
+	_, err = f.svc.Request(ctx, "carol", "C1", mustParse(t, "scale "+mine.ns+"/agentic-studio 2"))
+	wantKind(t, err, errs.Forbidden)
+	t.Logf("refusal: %v", err)
 }
