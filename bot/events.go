@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +28,10 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, re
 	switch e := ev.InnerEvent.Data.(type) {
 	case *slackevents.ReactionAddedEvent:
 		rec.Type, rec.User, rec.Channel, rec.ItemTS, rec.Reaction = "reaction_added", e.User, e.Item.Channel, e.Item.Timestamp, e.Reaction
+		rec.EventTime = tsTime(e.EventTimestamp, rec.EventTime)
 	case *slackevents.PinAddedEvent:
 		rec.Type, rec.User, rec.Channel = "pin_added", e.User, e.Channel
+		rec.EventTime = tsTime(e.EventTimestamp, rec.EventTime)
 		if e.Item.Message != nil {
 			rec.ItemTS = e.Item.Message.Timestamp
 		}
@@ -68,4 +72,15 @@ func (s *seenSet) first(id string) bool {
 	}
 	s.ids[id] = now
 	return true
+}
+
+// tsTime reads a Slack timestamp ("1700000000.123456") with its microseconds; def when it does not parse.
+func tsTime(ts string, def time.Time) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return def
+	}
+	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+	return time.Unix(s, us*1000).UTC()
 }

@@ -48,8 +48,28 @@ type App struct {
 	close  []func()
 }
 
+// Option changes how Start wires perfbot (tests inject a clock and a faster escalation tick).
+type Option func(*startOptions)
+
+type startOptions struct {
+	now             func() time.Time
+	escalationEvery time.Duration
+}
+
+// WithClock makes incidents and escalations read time from now.
+func WithClock(now func() time.Time) Option { return func(o *startOptions) { o.now = now } }
+
+// WithEscalationEvery sets how often due escalations are looked for.
+func WithEscalationEvery(d time.Duration) Option {
+	return func(o *startOptions) { o.escalationEvery = d }
+}
+
 // Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	so := startOptions{now: time.Now, escalationEvery: 5 * time.Second}
+	for _, o := range opts {
+		o(&so)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	a := &App{cancel: cancel, errc: make(chan error, 3)}
 	pool, err := pgxpool.New(ctx, cfg.State.PostgresDSN)
@@ -67,7 +87,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		a.Close()
 		return nil, err
 	}
-	iopts.Log = log
+	iopts.Log, iopts.Now = log, incidents.Clock(so.now)
 	a.Store = incidents.New(pool, iopts)
 	backends := handlers.NewBackends(cfg, nil)
 	a.close = append(a.close, backends.Close)
@@ -79,7 +99,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 		return nil, err
 	}
 	ws := a.Bot.Workspace()
-	inc := handlers.NewIncidents(a.Store, ws, cfg, log, nil)
+	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
 	h.Add(inc.Commands()...)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -91,7 +111,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, err
 	a.close = append(a.close, func() { _ = srv.Close() })
 	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
 	go func() { a.errc <- a.Bot.Run(ctx) }()
-	go func() { a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, 5*time.Second, handlers.Pager{WS: ws})) }()
+	go func() {
+		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
+	}()
 	return a, nil
 }
 

@@ -27,6 +27,20 @@ type Prometheus struct {
 // and waits until every target is up.
 func StartPrometheus(t testing.TB, jobs map[string]string) *Prometheus {
 	t.Helper()
+	return StartPrometheusWith(t, PromOptions{Jobs: jobs})
+}
+
+// PromOptions say what a test Prometheus scrapes, which rule files it evaluates and where it sends alerts.
+type PromOptions struct {
+	Jobs         map[string]string
+	RuleFiles    []string
+	Alertmanager string // host:port
+}
+
+// StartPrometheusWith is StartPrometheus with rules and an Alertmanager.
+func StartPrometheusWith(t testing.TB, o PromOptions) *Prometheus {
+	t.Helper()
+	jobs := o.Jobs
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Fatalf("prometheus is not installed (scripts/stack up installs it): %v", err)
@@ -38,7 +52,18 @@ func StartPrometheus(t testing.TB, jobs map[string]string) *Prometheus {
 	}
 	sort.Strings(names)
 	var cfg strings.Builder
-	cfg.WriteString("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n")
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n")
+	if len(o.RuleFiles) > 0 {
+		cfg.WriteString("rule_files:\n")
+		for _, f := range o.RuleFiles {
+			abs, _ := filepath.Abs(f)
+			fmt.Fprintf(&cfg, "  - %q\n", abs)
+		}
+	}
+	if o.Alertmanager != "" {
+		fmt.Fprintf(&cfg, "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [%q]\n", o.Alertmanager)
+	}
+	cfg.WriteString("scrape_configs:\n")
 	for _, j := range names {
 		fmt.Fprintf(&cfg, "  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", j, jobs[j])
 	}
@@ -48,7 +73,7 @@ func StartPrometheus(t testing.TB, jobs map[string]string) *Prometheus {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
+		"--web.listen-address="+addr, "--log.level=warn", "--rules.alert.resend-delay=1s")
 	logf, _ := os.Create(filepath.Join(dir, "prometheus.log"))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
