@@ -62,7 +62,7 @@ func redactLiteralForms(secret string) []string {
 		"E'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(secret) + "'",
 		"U&'" + strings.ReplaceAll(secret, "'", "''") + "'",
 	}
-	if !strings.Contains(secret, "$q$") {
+	if strings.Index(secret+"$q$", "$q$") == len(secret) { // else the tag would close early, in PostgreSQL too
 		forms = append(forms, "$q$"+secret+"$q$")
 	}
 	return forms
