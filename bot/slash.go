@@ -34,6 +34,10 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 	switch {
 	case err != nil:
 		b.showError(ctx, req, err, live)
+	case rep.Approval != nil:
+		b.postApproval(ctx, req, *rep.Approval)
+	case rep.Markup:
+		b.postMarkup(ctx, req, rep)
 	case rep.Ephemeral:
 		b.ephemeralReport(ctx, req, rep)
 	default:

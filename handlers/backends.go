@@ -86,7 +86,7 @@ func (b *Backends) build(svc config.Service) (*probes.Env, error) {
 		env.Postgres = pool
 	}
 	if svc.Redis.Addr != "" {
-		r := redis.NewClient(&redis.Options{Addr: svc.Redis.Addr, Password: svc.Redis.Password, MaxRetries: -1})
+		r := redis.NewClient(&redis.Options{Addr: svc.Redis.Addr, Password: svc.Redis.Password, MaxRetries: -1, ContextTimeoutEnabled: true})
 		b.rdbs = append(b.rdbs, r)
 		env.Redis = r
 	}

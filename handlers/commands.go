@@ -22,7 +22,7 @@ type probeCommand struct {
 var probeCommands = []probeCommand{
 	{name: "assess", title: "Assessment of", section: "Initial Assessment",
 		summary: "the runbook's 5-minute assessment: health, targets, every alert trigger, scope, recent changes",
-		probes:  []string{"health", "targets", "api_latency", "api_errors", "scope", "crewai", "ai", "node", "postgres", "kube_pods", "kube_changes"},
+		probes:  []string{"health", "targets", "api_latency", "api_errors", "scope", "crewai", "ai", "node", "db_query_time", "kube_pods", "kube_changes"},
 		next: func(s string) []NextStep {
 			return []NextStep{{"DB details", "/perf db " + s}, {"Logs", "/perf logs " + s}, {"Open incident", "/perf incident open " + s + " degraded"}}
 		}},

@@ -89,8 +89,8 @@ func (in *Incidents) open(ctx context.Context, req Request, args []string) (Repo
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Command: "/perf incident open", Title: "Incident opened",
-		Text: fmt.Sprintf(":rotating_light: Incident #%d *%s* (%s) opened by %s in <#%s>.", inc.Number, inc.Title, inc.Severity, Mention(req.User), inc.ChannelID)}, nil
+	return Report{Command: "/perf incident open", Title: "Incident opened", Markup: true,
+		Text: fmt.Sprintf(":rotating_light: Incident #%d *%s* (%s) opened by %s in <#%s>.", inc.Number, Data(inc.Title), inc.Severity, Mention(req.User), inc.ChannelID)}, nil
 }
 
 // Start gives a new incident its channel: created collision-safe, responders invited, topic set,
@@ -132,7 +132,7 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 	}
 	summary := fmt.Sprintf(":rotating_light: *Incident #%d: %s*\nSeverity %s · service %s · opened by %s at %s UTC\n"+
 		"Escalation: %s. Commands: `/perf incident note <text>`, `/perf incident escalate`, `/perf incident resolve <root cause>`.",
-		inc.Number, inc.Title, inc.Severity, inc.Service, Mention(opener), inc.OpenedAt.UTC().Format("15:04"), in.ladder())
+		inc.Number, Data(inc.Title), inc.Severity, Data(inc.Service), Mention(opener), inc.OpenedAt.UTC().Format("15:04"), Data(in.ladder()))
 	if err := in.ws.Post(ctx, id, summary); err != nil {
 		in.log.Warn("opening summary failed", "incident", inc.Number, "err", err)
 	}
@@ -169,7 +169,8 @@ func (in *Incidents) note(ctx context.Context, req Request, args []string) (Repo
 	if _, err := in.store.Record(ctx, inc.ID, incidents.Event{Kind: incidents.KindNote, Actor: req.User, Summary: text}); err != nil {
 		return Report{}, fmt.Errorf("record note: %w", err)
 	}
-	return Report{Command: "/perf incident note", Title: "Note", Text: fmt.Sprintf(":memo: Note by %s added to the timeline: %s", Mention(req.User), text)}, nil
+	return Report{Command: "/perf incident note", Title: "Note", Markup: true,
+		Text: fmt.Sprintf(":memo: Note by %s added to the timeline: %s", Mention(req.User), Data(text))}, nil
 }
 
 func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) {
@@ -197,7 +198,7 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 	if err := in.publish(ctx, inc); err != nil {
 		return Report{}, err
 	}
-	return Report{Command: "/perf incident resolve", Title: "Resolved",
+	return Report{Command: "/perf incident resolve", Title: "Resolved", Markup: true,
 		Text: fmt.Sprintf(":white_check_mark: Incident #%d resolved by %s after %s. The postmortem draft is in this channel.",
 			inc.Number, Mention(req.User), inc.Duration(in.now()).Round(time.Minute))}, nil
 }
@@ -242,12 +243,12 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 		return Report{}, err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Incident #%d: %s* — %s, %s, open for %s\n", inc.Number, inc.Title, inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute))
+	fmt.Fprintf(&b, "*Incident #%d: %s* — %s, %s, open for %s\n", inc.Number, Data(inc.Title), inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute))
 	start := max(0, len(events)-10)
 	for _, e := range events[start:] {
-		fmt.Fprintf(&b, "• %s UTC %s — %s\n", e.OccurredAt.UTC().Format("15:04:05"), e.Kind, e.Summary)
+		fmt.Fprintf(&b, "• %s UTC %s — %s\n", e.OccurredAt.UTC().Format("15:04:05"), e.Kind, Data(e.Summary))
 	}
-	return Report{Command: "/perf incident status", Title: "Incident status", Text: b.String(), Ephemeral: true}, nil
+	return Report{Command: "/perf incident status", Title: "Incident status", Text: b.String(), Ephemeral: true, Markup: true}, nil
 }
 
 // Pager pages an escalation level in the incident's channel: it mentions and invites the level's people.
@@ -270,5 +271,5 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 		}
 	}
 	return p.WS.Post(ctx, inc.ChannelID, fmt.Sprintf(":rotating_light: *Escalation — %s* (unresolved after %s). %s please join.",
-		l.Name, l.After, mentions(l.Page)))
+		Data(l.Name), l.After, mentions(l.Page)))
 }

@@ -24,11 +24,11 @@ func (in *Incidents) OnAlert(ctx context.Context, a incidents.Alert) error {
 		return err
 	case incidents.AlertJoined:
 		if d.Recorded && d.Incident.ChannelID != "" {
-			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":bell: Alert firing: *%s* — %s", a.Name(), summary))
+			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":bell: Alert firing: *%s* — %s", Data(a.Name()), Data(summary)))
 		}
 	case incidents.AlertNoted:
 		if d.Recorded && d.Incident.ChannelID != "" {
-			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":large_green_circle: Alert resolved: *%s* — %s", a.Name(), summary))
+			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":large_green_circle: Alert resolved: *%s* — %s", Data(a.Name()), Data(summary)))
 		}
 	default:
 		in.log.Info("alert ignored", "alert", a.Name(), "reason", d.Reason)

@@ -24,11 +24,35 @@ type Report struct {
 	// Next are suggested follow-up commands, shown as buttons in Slack.
 	Next    []NextStep
 	Elapsed time.Duration
-	// Text is free text for reports that are not probe results (help, usage).
+	// Text is free text for reports that are not probe results (help, usage). It is shown as
+	// written, with any markup escaped, unless Markup is set.
 	Text string
+	// Markup says Text is chat markup written by perfbot (mentions, bold), with every piece of
+	// user or backend data in it passed through Data.
+	Markup bool
 	// Ephemeral reports are shown only to the user who asked (usage errors, help).
 	Ephemeral bool
+	// Approval is set on reports that ask a second person to approve a change.
+	Approval *Approval
 }
+
+// Approval is a requested change waiting for, or past, a second person's decision.
+type Approval struct {
+	ID          string
+	Summary     string // e.g. "scale agentic-studio/agentic-studio to 5 replicas"
+	RequestedBy string
+	Changes     []Change
+	DryRun      string
+	Warnings    []string
+	Approvers   string // who may approve, as people read it
+	ExpiresAt   time.Time
+	Status      string // pending, denied, expired, executing, succeeded, failed
+	DecidedBy   string
+	Result      string
+}
+
+// Change is one thing an approved action will change.
+type Change struct{ What, From, To string }
 
 // Section is one probe's outcome as shown in a report.
 type Section struct {

@@ -11,7 +11,7 @@ type Workspace interface {
 	CreateChannel(ctx context.Context, name string) (id string, err error)
 	Invite(ctx context.Context, channelID string, users []string) error
 	SetTopic(ctx context.Context, channelID, topic string) error
-	// Post writes a message (mrkdwn) and returns a link to it when the platform has one.
+	// Post writes a message in chat markup; data inside it must have gone through Data.
 	Post(ctx context.Context, channelID, text string) error
 	// Publish shares a document in a channel (in Slack: a canvas and a Markdown file).
 	Publish(ctx context.Context, channelID string, doc Document) error
@@ -26,7 +26,7 @@ type Document struct {
 	Filename string
 }
 
-// Mention writes a user ("U…"/"W…") or user group ("S…") as a platform mention; anything else stays as written.
+// Mention writes a user ("U…"/"W…") or user group ("S…") as a platform mention; anything else as plain data.
 func Mention(id string) string {
 	switch {
 	case strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W"):
@@ -34,7 +34,7 @@ func Mention(id string) string {
 	case strings.HasPrefix(id, "S"):
 		return "<!subteam^" + id + ">"
 	}
-	return id
+	return Data(id)
 }
 
 func mentions(ids []string) string {
@@ -43,4 +43,10 @@ func mentions(ids []string) string {
 		out[i] = Mention(id)
 	}
 	return strings.Join(out, " ")
+}
+
+// Data makes user or backend text safe inside chat markup: the characters that start mentions,
+// links and entities become entities, so data can never ping anyone or forge a link.
+func Data(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

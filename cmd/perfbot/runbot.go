@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/perfbot/perfbot/actions"
 	"github.com/perfbot/perfbot/bot"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
@@ -72,15 +73,23 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a := &App{cancel: cancel, errc: make(chan error, 3)}
-	pool, err := pgxpool.New(ctx, cfg.State.PostgresDSN)
+	pcfg, err := pgxpool.ParseConfig(cfg.State.PostgresDSN)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("state database dsn: %w", err)
+	}
+	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "perfbot"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("state database: %w", err)
 	}
 	a.close = append(a.close, pool.Close)
-	if err := incidents.Migrate(ctx, pool); err != nil {
+	if err := errors.Join(incidents.Migrate(ctx, pool), actions.Migrate(ctx, pool)); err != nil {
 		a.Close()
-		return nil, fmt.Errorf("migrate incidents: %w", err)
+		return nil, fmt.Errorf("migrate state database: %w", err)
 	}
 	iopts, err := incidents.OptionsFrom(cfg)
 	if err != nil {
@@ -101,6 +110,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	ws := a.Bot.Workspace()
 	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
 	h.Add(inc.Commands()...)
+	act, err := a.actions(cfg, pool, backends, log, so.now)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	h.Add(act.Commands()...)
+	a.Bot.HandleApprovals(act)
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		a.Close()
@@ -115,6 +131,24 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
 	}()
 	return a, nil
+}
+
+// actions builds the approval-gated changes over the first service's Kubernetes and database clients.
+func (a *App) actions(cfg *config.Config, pool *pgxpool.Pool, backends *handlers.Backends, log *slog.Logger, now func() time.Time) (*handlers.Actions, error) {
+	env, err := backends.Env("", 0)
+	if err != nil {
+		return nil, err
+	}
+	opts := actions.Options{Config: cfg, State: pool, Kube: env.Kube, DB: env.Postgres, Log: log, Now: now,
+		Recorder: handlers.ActionRecorder{Store: a.Store}, Incidents: handlers.IncidentFor{Store: a.Store}}
+	if cfg.Actions.ApproverGroup != "" {
+		opts.Approvers = a.Bot.Approvers(cfg.Actions.ApproverGroup)
+	}
+	svc, err := actions.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	return handlers.NewActions(svc), nil
 }
 
 func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {

@@ -1,0 +1,117 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/slack-go/slack"
+
+	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/handlers"
+)
+
+// Decider applies Approve/Deny clicks.
+type Decider interface {
+	Decide(ctx context.Context, id, user string, approve bool) (handlers.Report, error)
+}
+
+// HandleApprovals routes the approval buttons ("approve:<id>", "deny:<id>") to d.
+func (b *Bot) HandleApprovals(d Decider) {
+	decide := func(approve bool) ActionHandler {
+		return func(ctx context.Context, cb slack.InteractionCallback, a slack.BlockAction) {
+			b.decide(ctx, d, cb, a, approve)
+		}
+	}
+	b.HandleAction("approve", decide(true))
+	b.HandleAction("deny", decide(false))
+}
+
+func (b *Bot) decide(ctx context.Context, d Decider, cb slack.InteractionCallback, a slack.BlockAction, approve bool) {
+	_, id, _ := strings.Cut(a.ActionID, ":")
+	channel, ts := channelOf(cb), cb.Container.MessageTs
+	rep, err := d.Decide(ctx, id, cb.User.ID, approve)
+	if err != nil {
+		ref := uuid.NewString()[:8]
+		if errs.KindOf(err) == errs.Internal {
+			b.log.Error("approval failed", "ref", ref, "request", id, "user", cb.User.ID, "err", err)
+		} else {
+			b.log.Info("approval refused", "request", id, "user", cb.User.ID, "err", err)
+		}
+		b.ephemeral(ctx, channel, cb.User.ID, escape(errs.UserMessage(err, ref)))
+		return
+	}
+	text, blocks := RenderApproval(*rep.Approval)
+	if _, _, _, err := b.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		b.log.Warn("approval message update failed", "request", id, "err", err)
+	}
+	if rep.Approval.Result != "" {
+		_, _ = b.post(ctx, channel, ts, slack.MsgOptionText(fmt.Sprintf("%s %s: %s", statusMark(rep.Approval.Status),
+			escapeTrunc(rep.Approval.Summary, 500), escapeTrunc(rep.Approval.Result, 2500)), false))
+	}
+}
+
+// postApproval posts a request for approval where it was asked for.
+func (b *Bot) postApproval(ctx context.Context, req commandRequest, ap handlers.Approval) {
+	text, blocks := RenderApproval(ap)
+	if _, err := b.post(ctx, req.channel, req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+		b.log.Error("approval request post failed", "request", ap.ID, "err", err)
+	}
+}
+
+// RenderApproval shows who asks for what, the change and its dry run, who may approve and until when,
+// with Approve (confirmed) and Deny buttons while the request is pending, and the outcome after.
+func RenderApproval(ap handlers.Approval) (string, []slack.Block) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s* requested by <@%s>\n", escapeTrunc(ap.Summary, 500), escapeLine(ap.RequestedBy, 30))
+	for _, c := range ap.Changes {
+		fmt.Fprintf(&b, "• %s: %s → *%s*\n", escapeTrunc(c.What, 200), escapeTrunc(c.From, 200), escapeTrunc(c.To, 200))
+	}
+	if ap.DryRun != "" {
+		fmt.Fprintf(&b, "Dry run: %s\n", escapeTrunc(ap.DryRun, 600))
+	}
+	for _, w := range ap.Warnings {
+		fmt.Fprintf(&b, ":warning: %s\n", escapeTrunc(w, 400))
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, plain(statusMark(ap.Status)+" Approval: "+ap.Summary, 150), true, false)),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(b.String(), 3000), false, false), nil, nil),
+	}
+	ctxText := fmt.Sprintf("Status: *%s*", escapeLine(ap.Status, 40))
+	if ap.DecidedBy != "" {
+		ctxText += fmt.Sprintf(" by <@%s>", escapeLine(ap.DecidedBy, 30))
+	}
+	if ap.Status == "pending" {
+		ctxText += fmt.Sprintf(" · may approve: %s · expires <!date^%d^{time}|%s UTC>", escapeTrunc(ap.Approvers, 500), ap.ExpiresAt.Unix(), ap.ExpiresAt.UTC().Format("15:04"))
+	}
+	if ap.Result != "" {
+		ctxText += " · " + escapeTrunc(ap.Result, 1500)
+	}
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(ctxText, 3000), false, false)))
+	if ap.Status == "pending" {
+		approve := slack.NewButtonBlockElement("approve:"+ap.ID, ap.ID, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false)).WithStyle(slack.StylePrimary)
+		approve.Confirm = slack.NewConfirmationBlockObject(
+			slack.NewTextBlockObject(slack.PlainTextType, "Approve this change?", false, false),
+			slack.NewTextBlockObject(slack.MarkdownType, escapeTrunc(ap.Summary, 250), false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		deny := slack.NewButtonBlockElement("deny:"+ap.ID, ap.ID, slack.NewTextBlockObject(slack.PlainTextType, "Deny", false, false)).WithStyle(slack.StyleDanger)
+		blocks = append(blocks, slack.NewActionBlock("approval", approve, deny))
+	}
+	return plain(fmt.Sprintf("Approval %s: %s", ap.Status, ap.Summary), 3000), blocks
+}
+
+func statusMark(status string) string {
+	switch status {
+	case "succeeded":
+		return "✅"
+	case "failed":
+		return "❌"
+	case "denied", "expired":
+		return "⛔"
+	case "pending":
+		return "⏳"
+	}
+	return "⚙️"
+}
