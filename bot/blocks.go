@@ -31,12 +31,13 @@ const (
 
 // Sizes the renderer chooses, below Slack's limits, to keep a report readable.
 const (
-	topFindings   = 10   // ranked findings listed as text
-	findingLine   = 400  // runes per ranked finding line
-	inlineTables  = 3    // extra tables shown as code blocks; the rest go to the thread
-	inlineRows    = 15   // rows per code-block table
-	fallbackText  = 1000 // runes of the top-level notification text
-	contextDetail = 200  // runes per probe error in the context line
+	topFindings      = 10   // ranked findings listed as text
+	findingLine      = 400  // runes per ranked finding line
+	inlineTables     = 3    // extra tables shown as code blocks; the rest go to the thread
+	inlineRows       = 15   // rows per code-block table
+	fallbackText     = 1000 // runes of the top-level notification text
+	contextDetail    = 200  // runes per probe error in the context line
+	textOnlySections = 10   // sections of a free-text report (help); 30,000 runes
 )
 
 // slowProbe is how long a probe may take before the report calls it slow.
@@ -44,34 +45,6 @@ const slowProbe = 1500 * time.Millisecond
 
 // nextActionID is the action_id of the i-th follow-up button; the bot routes "perf_next:*".
 func nextActionID(i int) string { return fmt.Sprintf("perf_next:%d", i) }
-
-// statusEmoji is the mrkdwn/plain_text emoji shortcode for a status.
-func statusEmoji(s probes.Status) string {
-	switch s {
-	case probes.OK:
-		return ":large_green_circle:"
-	case probes.Warn:
-		return ":large_yellow_circle:"
-	case probes.Crit:
-		return ":red_circle:"
-	default:
-		return ":white_circle:"
-	}
-}
-
-// statusGlyph is the Unicode emoji for a status, for raw_text table cells, which show text as is.
-func statusGlyph(s probes.Status) string {
-	switch s {
-	case probes.OK:
-		return "🟢"
-	case probes.Warn:
-		return "🟡"
-	case probes.Crit:
-		return "🔴"
-	default:
-		return "⚪"
-	}
-}
 
 // RenderReport turns a report into a Slack message: the notification text and the blocks.
 // Every text that comes from data is escaped and cut to Slack's limits, so Slack accepts the
@@ -130,7 +103,7 @@ func isTextOnly(r handlers.Report) bool {
 // renderText renders a free-text report as plain sections, with its buttons if any.
 func renderText(r handlers.Report) message {
 	text := orDefault(r.Text, orDefault(r.Title, "(empty)"))
-	blocks := textSections(text, maxBlocks-1)
+	blocks := textSections(text, textOnlySections)
 	if b := actionsBlock(r.Next); b != nil {
 		blocks = append(blocks, b)
 	}
@@ -253,32 +226,29 @@ func contextBlock(text string) slack.Block {
 }
 
 // textSections splits perfbot-written mrkdwn into at most maxSections sections of ≤ 3000 runes,
-// at line breaks.
+// at line breaks; text beyond them is cut with a visible "…".
 func textSections(text string, maxSections int) []slack.Block {
-	esc := escapeMrkdwn(text, -1)
-	var blocks []slack.Block
-	var cur []string
+	esc := escapeMrkdwn(text, maxSections*maxSectionText)
+	var chunks, cur []string
 	n := 0
-	flush := func() {
-		if len(cur) > 0 {
-			blocks = append(blocks, mrkdwnSection(strings.Join(cur, "\n")))
-			cur, n = nil, 0
-		}
-	}
 	for _, line := range strings.Split(esc, "\n") {
-		if len(blocks) == maxSections {
-			break
-		}
 		line = cutEscaped(line, maxSectionText)
 		ln := len([]rune(line))
-		if n > 0 && n+1+ln > maxSectionText {
-			flush()
+		if n > 0 && n+ln > maxSectionText {
+			chunks = append(chunks, strings.Join(cur, "\n"))
+			cur, n = nil, 0
 		}
 		cur = append(cur, line)
 		n += ln + 1
 	}
-	if len(blocks) < maxSections {
-		flush()
+	chunks = append(chunks, strings.Join(cur, "\n"))
+	if len(chunks) > maxSections {
+		chunks = chunks[:maxSections]
+		chunks[maxSections-1] = cutEscaped(chunks[maxSections-1], maxSectionText-2) + "\n" + ellipsis
+	}
+	blocks := make([]slack.Block, 0, len(chunks))
+	for _, c := range chunks {
+		blocks = append(blocks, mrkdwnSection(c))
 	}
 	return blocks
 }
@@ -352,18 +322,6 @@ func timingContext(r handlers.Report) slack.Block {
 		}
 	}
 	return slack.NewContextBlock("", els...)
-}
-
-// formatDuration prints a probe time the way people read it, escaped for mrkdwn: "340 ms", "1.2 s".
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
-		return "&lt;1 ms"
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	default:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	}
 }
 
 // RenderProgress renders the placeholder shown while a command runs, e.g.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -215,4 +216,44 @@ func formatValue(v float64, unit string) string {
 		return s + "%"
 	}
 	return s + " " + unit
+}
+
+// statusEmoji is the mrkdwn/plain_text emoji shortcode for a status.
+func statusEmoji(s probes.Status) string {
+	switch s {
+	case probes.OK:
+		return ":large_green_circle:"
+	case probes.Warn:
+		return ":large_yellow_circle:"
+	case probes.Crit:
+		return ":red_circle:"
+	default:
+		return ":white_circle:"
+	}
+}
+
+// statusGlyph is the Unicode emoji for a status, for raw_text table cells, which show text as is.
+func statusGlyph(s probes.Status) string {
+	switch s {
+	case probes.OK:
+		return "🟢"
+	case probes.Warn:
+		return "🟡"
+	case probes.Crit:
+		return "🔴"
+	default:
+		return "⚪"
+	}
+}
+
+// formatDuration prints a probe time the way people read it, escaped for mrkdwn: "340 ms", "1.2 s".
+func formatDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return "&lt;1 ms"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
 }

@@ -499,3 +499,42 @@ func TestRenderProgressHostile(t *testing.T) {
 		checkMessage(t, text, blocks)
 	}
 }
+
+func TestRenderLongText(t *testing.T) {
+	line := "`/perf db [service]` connections, locks, slow statements & <indexes>\n"
+	tests := []struct {
+		name         string
+		text         string
+		wantSections int
+		wantCut      bool
+	}{
+		{"short help", line, 1, false},
+		{"help over one section", strings.Repeat(line, 100), 3, false},
+		{"endless text", strings.Repeat(line, 10_000), textOnlySections, true},
+		{"one endless line", strings.Repeat("x", 100_000), 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, blocks := RenderReport(handlers.Report{Ephemeral: true, Text: tt.text})
+			checkMessage(t, text, blocks)
+			if len(blocks) != tt.wantSections {
+				t.Errorf("%d sections, want %d", len(blocks), tt.wantSections)
+			}
+			last := blocks[len(blocks)-1].(*slack.SectionBlock).Text.Text
+			if cut := strings.HasSuffix(last, "…"); cut != tt.wantCut {
+				t.Errorf("last section ends %q, want cut=%v", last[max(0, len(last)-20):], tt.wantCut)
+			}
+		})
+	}
+}
+
+func BenchmarkRenderReport(b *testing.B) {
+	huge := hostileReport(rand.New(rand.NewSource(1)), 10_000, 50, 5, 1000, 8, 5)
+	for name, r := range map[string]handlers.Report{"assess": assessReport(), "hostile-10000-findings": huge} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				RenderReport(r)
+			}
+		})
+	}
+}
