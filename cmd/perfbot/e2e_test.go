@@ -30,7 +30,7 @@ type world struct {
 	logs    *bytes.Buffer
 }
 
-func newWorld(t *testing.T, fault *studiosim.Fault) *world {
+func newWorld(t *testing.T, fault *studiosim.Fault, mutate ...func(*config.Config)) *world {
 	t.Helper()
 	w := &world{slack: slackserver.NewTestServer(t), user: "U0ALICE", logs: &bytes.Buffer{}}
 	w.slack.AddUser(w.user, "alice")
@@ -50,6 +50,9 @@ func newWorld(t *testing.T, fault *studiosim.Fault) *world {
 		Slack: config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()},
 		State: config.State{PostgresDSN: stacktest.Database(t, "perfbot_e2e")},
 		HTTP:  config.HTTP{Listen: "127.0.0.1:0", AlertmanagerToken: "test-token"},
+	}
+	for _, m := range mutate {
+		m(w.cfg)
 	}
 	w.cfg.ApplyDefaults()
 	w.start(t)
