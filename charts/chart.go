@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -65,12 +66,21 @@ func PNG(c probes.Chart) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	buf.Grow(64 << 10)
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: encoderBuffers}
 	if err := enc.Encode(&buf, canvas.Image()); err != nil {
 		return nil, fmt.Errorf("encoding chart PNG: %w", err)
 	}
 	return buf.Bytes(), nil
 }
+
+// bufferPool lets PNG encodings reuse their compressor state; charts are drawn several at a time.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() *png.EncoderBuffer { v, _ := b.p.Get().(*png.EncoderBuffer); return v }
+
+func (b *bufferPool) Put(e *png.EncoderBuffer) { b.p.Put(e) }
+
+var encoderBuffers = &bufferPool{}
 
 // pxToPt converts pixels at the chart's resolution to points.
 func pxToPt(px int) vg.Length {
