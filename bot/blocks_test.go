@@ -538,3 +538,43 @@ func BenchmarkRenderReport(b *testing.B) {
 		})
 	}
 }
+
+// TestRenderAcceptedByServer posts rendered messages through the slack-go client to the local
+// Slack server, which answers like Slack (invalid_blocks, msg_too_long, only_one_table_allowed).
+func TestRenderAcceptedByServer(t *testing.T) {
+	srv := slackserver.NewTestServer(t, slackserver.Options{RateLimits: slackserver.RateLimits{Disabled: true}})
+	api := slack.New(srv.BotToken(), slack.OptionAPIURL(srv.APIURL()))
+	channel := srv.AddChannel("perf-render")
+	rng := rand.New(rand.NewSource(42))
+	reports := map[string]handlers.Report{
+		"assess":   assessReport(),
+		"hostile":  hostileReport(rng, 10_000, 100, 10, 500, 25, 40),
+		"usage":    {Ephemeral: true, Text: strings.Repeat("`/perf help` <!channel>\n", 3000)},
+		"no data":  {Title: "Assessment", Status: probes.Unknown, Headline: "No probe could look."},
+		"only tab": {Tables: []probes.Table{{Title: "t", Columns: []string{"a"}, Rows: [][]string{{"<@U1>"}}}}},
+	}
+	t.Run("control: the server rejects what Slack rejects", func(t *testing.T) {
+		_, blocks := RenderReport(assessReport())
+		_, _, err := api.PostMessage(channel, slack.MsgOptionBlocks(append(blocks, blocks[2])...))
+		if err == nil || !strings.Contains(err.Error(), "invalid_attachments") {
+			t.Fatalf("two tables: err = %v, want invalid_attachments (only_one_table_allowed)", err)
+		}
+	})
+	for name, r := range reports {
+		t.Run(name, func(t *testing.T) {
+			text, blocks := RenderProgress(r.Command, r.Service, 1, 9, r.Sections[:min(1, len(r.Sections))])
+			_, ts, err := api.PostMessage(channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+			if err != nil {
+				t.Fatalf("chat.postMessage of the progress message: %v", err)
+			}
+			text, blocks = RenderReport(r)
+			if _, _, _, err := api.UpdateMessage(channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+				t.Fatalf("chat.update with the report: %v", err)
+			}
+			msg, ok := srv.Message(channel, ts)
+			if !ok || !strings.Contains(string(msg.Blocks), `"type":"section"`) {
+				t.Errorf("server does not show the updated report: %+v", msg)
+			}
+		})
+	}
+}
