@@ -13,6 +13,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -33,6 +34,8 @@ const MaxSeries = 8
 // Sizes of the parts of the image, in points (1/72 inch).
 const (
 	legendWidth = vg.Length(150)
+	legendText  = legendWidth - vg.Length(32) // room for an entry's text beside its line
+	plotWidth   = vg.Length(Width)*vg.Inch/dpi - legendWidth
 	maxTitle    = 90 // runes
 	maxLegend   = 24 // runes per legend entry
 	maxUnit     = 20 // runes
@@ -146,7 +149,7 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 		l.LineStyle.Color = palette[i%len(palette)]
 		l.LineStyle.Width = vg.Points(1.5)
 		p.Add(l)
-		legend.Add(s.name, l)
+		legend.Add(fitWidth(legend.TextStyle, s.name, legendText), l)
 		for _, xy := range s.xys {
 			xmin, xmax = math.Min(xmin, xy.X), math.Max(xmax, xy.X)
 		}
@@ -157,11 +160,13 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 			return err
 		}
 		p.Add(t)
-		legend.Add("threshold "+formatValue(c.Threshold, cleanText(c.Unit, maxUnit)), t)
+		label := "threshold " + formatValue(c.Threshold, cleanText(c.Unit, maxUnit))
+		legend.Add(fitWidth(legend.TextStyle, label, legendText), t)
 	}
 	if dropped > 0 {
 		legend.Add(fmt.Sprintf("+%d more not shown", dropped))
 	}
+	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.06 // headroom, so a threshold at the peak stays visible
 	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
 	legendArea := draw.Crop(dc, dc.Max.X-legendWidth+vg.Points(6), 0, 0, -vg.Points(30))
 	legend.Draw(legendArea)
@@ -171,11 +176,12 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 // newPlot makes a plot with the title, the HH:MM UTC time axis and the unit on Y.
 func newPlot(c probes.Chart) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = cleanText(c.Title, maxTitle)
 	p.Title.TextStyle.Font.Size = 13
+	p.Title.Text = fitWidth(p.Title.TextStyle, cleanText(c.Title, maxTitle), plotWidth-vg.Points(20))
 	p.X.Label.Text = "time (UTC)"
 	p.X.Tick.Marker = plot.TimeTicks{Format: "15:04", Time: plot.UTCUnixTime}
-	p.Y.Label.Text = cleanText(c.Unit, maxUnit)
+	p.Y.Label.Text = fitWidth(p.Y.Label.TextStyle, cleanText(c.Unit, maxUnit), pxToPt(Height)-vg.Points(80))
+	p.Y.Tick.Marker = valueTicks{}
 	p.Y.Min = 0
 	p.Add(plotter.NewGrid())
 	return p
@@ -219,6 +225,38 @@ const maxAbs = 1e15
 // clamp limits v to ±maxAbs.
 func clamp(v float64) float64 {
 	return math.Max(-maxAbs, math.Min(maxAbs, v))
+}
+
+// valueTicks are the default ticks labelled without trailing zeros ("250", not "250.00").
+type valueTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (valueTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 6, 64)
+		}
+	}
+	return ts
+}
+
+// fitWidth cuts s with "…" until it is at most max wide in sty.
+func fitWidth(sty text.Style, s string, max vg.Length) string {
+	if sty.Width(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	lo, hi := 0, len(r)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if sty.Width(string(r[:mid])+"…") <= max {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return string(r[:lo]) + "…"
 }
 
 // formatValue prints v compactly with its unit, e.g. "500 ms" or "0.01 ratio".

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -209,5 +212,45 @@ func BenchmarkPNG(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestFitWidth(t *testing.T) {
+	sty := plot.New().Title.TextStyle
+	long := strings.Repeat("p95 latency by endpoint ", 20)
+	tests := []struct {
+		name string
+		in   string
+		max  vg.Length
+	}{
+		{"fits", "p95 latency", 400},
+		{"too wide", long, 400},
+		{"narrow", long, 30},
+		{"nothing fits", long, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fitWidth(sty, tt.in, tt.max)
+			if sty.Width(tt.in) <= tt.max {
+				if got != tt.in {
+					t.Errorf("fitWidth cut %q that fits", tt.in)
+				}
+				return
+			}
+			if !strings.HasSuffix(got, "…") || !strings.HasPrefix(tt.in, strings.TrimSuffix(got, "…")) {
+				t.Errorf("fitWidth = %q, want a prefix of the input ending in …", got)
+			}
+			if w := sty.Width(got); w > tt.max && got != "…" {
+				t.Errorf("fitWidth = %q is %v wide, want ≤ %v", got, w, tt.max)
+			}
+		})
+	}
+}
+
+func TestValueTicks(t *testing.T) {
+	for _, tk := range (valueTicks{}).Ticks(0, 500) {
+		if strings.Contains(tk.Label, ".") && strings.HasSuffix(tk.Label, "0") {
+			t.Errorf("tick label %q has trailing zeros", tk.Label)
+		}
 	}
 }
