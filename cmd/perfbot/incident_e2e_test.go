@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -68,31 +69,29 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 	w.cfg = &config.Config{
 		Services: []config.Service{{Name: "agentic-studio",
-			Prometheus: config.Prometheus{URL: "http://unset", NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
+			Prometheus: config.Prometheus{NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
 			HealthURL:  w.sim.URL + "/health/detailed"}},
 		Slack: config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()},
 		State: config.State{PostgresDSN: stacktest.Database(t, "perfbot_inc")},
-		HTTP:  config.HTTP{Listen: "127.0.0.1:0", AlertmanagerToken: "am-token"},
+		HTTP:  config.HTTP{Listen: freeAddr(t), AlertmanagerToken: "am-token"},
 		Incidents: config.Incidents{OnCall: []string{"U0ALICE"}, Levels: []config.EscalationLevel{
 			{Name: "Level 1: developer on-call", After: 0, Page: []string{"U0ALICE"}},
 			{Name: "Level 2: senior engineer", After: config.Duration(30 * time.Minute), Page: []string{"U0BOB"}},
 			{Name: "Level 3: engineering manager", After: config.Duration(60 * time.Minute), Page: []string{"U0CAROL"}},
 		}},
 	}
+	// Alertmanager needs perfbot's address and Prometheus needs Alertmanager's: perfbot's port is chosen first.
+	am := stacktest.StartAlertmanager(t, "http://"+w.cfg.HTTP.Listen+"/alertmanager", "am-token")
+	prom := stacktest.StartPrometheusWith(t, stacktest.PromOptions{Jobs: map[string]string{"agentic-studio": w.sim.Addr},
+		RuleFiles: []string{"../../deploy/prometheus/alerts.yml"}, Alertmanager: am})
+	w.cfg.Services[0].Prometheus.URL = prom.URL
 	w.cfg.ApplyDefaults()
-	// Prometheus needs Alertmanager's address and Alertmanager needs perfbot's: start perfbot first.
 	app, err := Start(context.Background(), w.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		WithClock(clock.Now), WithEscalationEvery(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Close)
-	am := stacktest.StartAlertmanager(t, "http://"+app.Addr+"/alertmanager", "am-token")
-	prom := stacktest.StartPrometheusWith(t, stacktest.PromOptions{Jobs: map[string]string{"agentic-studio": w.sim.Addr},
-		RuleFiles: []string{"../../deploy/prometheus/alerts.yml"}, Alertmanager: am})
-	_ = prom
-	// The probes read the test Prometheus; the handlers were built with the config, so point the service at it.
-	w.cfg.Services[0].Prometheus.URL = prom.URL
 
 	var inc slackserver.Channel
 	w.wait(t, 90*time.Second, "the alert to open an incident channel", func() bool {
@@ -170,4 +169,13 @@ func hasFile(files []slackserver.File, suffix string) bool {
 		}
 	}
 	return false
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
