@@ -39,7 +39,7 @@ func (b *Bot) decide(ctx context.Context, d Decider, cb slack.InteractionCallbac
 		} else {
 			b.log.Info("approval refused", "request", id, "user", cb.User.ID, "err", err)
 		}
-		b.ephemeral(ctx, channel, cb.User.ID, escape(errs.UserMessage(err, ref)))
+		b.ephemeral(ctx, channel, cb.User.ID, escapeMrkdwn(errs.UserMessage(err, ref), 3000))
 		return
 	}
 	text, blocks := RenderApproval(*rep.Approval)

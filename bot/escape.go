@@ -85,12 +85,6 @@ func escape(s string) string {
 	return escapeTrunc(s, -1)
 }
 
-// escapeKeepingEmoji escapes s like escape; :shortcode: emoji pass through escaping unchanged,
-// so a message written with emoji by perfbot itself keeps them.
-func escapeKeepingEmoji(s string) string {
-	return escape(s)
-}
-
 // escapeTrunc escapes s like escape and cuts the result to at most max runes (max < 0: no
 // limit), ending with "…" when anything was cut. An entity or a fenced marker is kept whole.
 func escapeTrunc(s string, max int) string {

@@ -85,10 +85,10 @@ func (b *Bot) showError(ctx context.Context, req commandRequest, err error, live
 		b.log.Info("command refused", "user", req.user, "kind", errs.KindOf(err), "err", err)
 	}
 	if live.ts != "" {
-		_, _, _, _ = b.api.UpdateMessageContext(ctx, live.channel, live.ts, slack.MsgOptionText(escape(msg), false))
+		_, _, _, _ = b.api.UpdateMessageContext(ctx, live.channel, live.ts, slack.MsgOptionText(escapeMrkdwn(msg, 3000), false))
 		return
 	}
-	b.ephemeral(ctx, req.channel, req.user, escape(msg))
+	b.ephemeral(ctx, req.channel, req.user, escapeMrkdwn(msg, 3000))
 }
 
 func (b *Bot) ephemeralReport(ctx context.Context, req commandRequest, rep handlers.Report) {
@@ -99,7 +99,7 @@ func (b *Bot) ephemeralReport(ctx context.Context, req commandRequest, rep handl
 }
 
 func (b *Bot) ephemeral(ctx context.Context, channel, user, text string) {
-	if _, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(truncate(text, 3000), false)); err != nil {
+	if _, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false)); err != nil {
 		b.log.Warn("ephemeral message failed", "channel", channel, "err", err)
 	}
 }
