@@ -67,13 +67,18 @@ func redisFetch(ctx context.Context, c *redis.Client) (redisReply, error) {
 	go func() {
 		var info *redis.StringCmd
 		var slow *redis.SlowLogCmd
-		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, perr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			info = p.Info(ctx, "all")
 			slow = p.SlowLogGet(ctx, RedisSlowLogEntries)
 			return nil
 		})
 		if err := info.Err(); err != nil {
 			ch <- redisReply{err: fmt.Errorf("INFO: %w", err)}
+			return
+		}
+		// A connection that cannot be made fails the pipeline without setting its commands' errors.
+		if perr != nil && info.Val() == "" {
+			ch <- redisReply{err: perr}
 			return
 		}
 		ch <- redisReply{info: parseRedisInfo(info.Val()), slow: slow.Val(), slowErr: slow.Err()}
