@@ -1,0 +1,270 @@
+package bot_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/perfbot/perfbot/bot"
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/internal/stacktest"
+	"github.com/perfbot/perfbot/slackserver"
+)
+
+// loadAssessments is how many /perf assess commands run while acks are measured (issue 3's target).
+const loadAssessments = 10
+
+// benchUser is the workspace member who types the commands.
+const benchUser = "U0ALICE001"
+
+// BenchmarkEnvelopeAck measures envelope-to-ack latency of /perf slash commands through the real bot
+// (Socket Mode client, dispatch, worker pool) and the real command handlers over a private simulator and
+// Prometheus, as the local Slack server records it (Ack.Latency: from sending the envelope to reading the ack).
+//
+// "idle": nothing else runs. "ten-assessments": ten /perf assess commands are kept running the whole time;
+// each one that finishes is replaced at once. A measured ack counts only when ten assessments were running
+// both before its envelope was sent and after its ack arrived; p50/p99 are over those acks only.
+func BenchmarkEnvelopeAck(b *testing.B) {
+	e := startBenchBot(b)
+	b.Run("idle", func(b *testing.B) {
+		if n := e.running.Load(); n != 0 {
+			b.Fatalf("%d assessments still running in the idle variant", n)
+		}
+		e.measure(b, 0)
+	})
+	b.Run("ten-assessments", func(b *testing.B) {
+		stop := e.keepAssessing(b, loadAssessments)
+		defer stop()
+		e.measure(b, loadAssessments)
+	})
+}
+
+// benchEnv is a running bot wired to a local Slack server and real backends.
+type benchEnv struct {
+	srv     *slackserver.Server
+	channel string
+
+	running   atomic.Int64 // assess commands between Handle's start and the bot's CommandDone
+	completed atomic.Int64 // assess commands finished
+	failed    atomic.Int64 // assess commands that returned an error
+	probeErrs atomic.Int64 // report sections whose probe failed (e.g. timed out)
+	done      chan struct{}
+}
+
+// startBenchBot starts the simulator, Prometheus, the local Slack server and the bot; all stop with b.
+func startBenchBot(b *testing.B) *benchEnv {
+	sim := stacktest.StartSim(b, 15)
+	prom := stacktest.StartPrometheus(b, map[string]string{"sim-ackbench": sim.Addr})
+	time.Sleep(5 * time.Second) // some traffic for the probes to query
+	cfg := assessConfig("sim-ackbench", prom.URL, sim.URL)
+	backends := handlers.NewBackends(cfg, nil)
+	b.Cleanup(backends.Close)
+	quiet := slog.New(slog.DiscardHandler)
+	srv := slackserver.NewTestServer(b, slackserver.Options{RateLimits: slackserver.RateLimits{Disabled: true}})
+	srv.AddUser(benchUser, "alice")
+	e := &benchEnv{srv: srv, channel: srv.AddChannel("perf-bench"), done: make(chan struct{}, 64)}
+	srv.AddMember(e.channel, benchUser)
+	bt, err := bot.New(bot.Options{
+		AppToken: srv.AppToken(), BotToken: srv.BotToken(), APIURL: srv.APIURL(),
+		Commands: &countingCommander{next: handlers.New(cfg, backends, quiet), env: e},
+		// Ten assessments plus the measured commands must all fit, or some would queue instead of run.
+		Workers: 2 * loadAssessments, Log: quiet, Hooks: benchHooks{env: e},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- bt.Run(ctx) }()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-runDone; err != nil {
+			b.Errorf("bot run: %v", err)
+		}
+	})
+	e.warmUp(b)
+	return e
+}
+
+// assessConfig points one service at a simulator scraped by prom under job.
+func assessConfig(job, promURL, simURL string) *config.Config {
+	c := &config.Config{Services: []config.Service{{
+		Name:       job,
+		Prometheus: config.Prometheus{URL: promURL, Selector: `job="` + job + `"`, NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
+		HealthURL:  simURL + "/health/detailed",
+		Thresholds: config.Thresholds{OpenAIP95: config.Duration(3 * time.Second)},
+	}}}
+	c.ApplyDefaults()
+	return c
+}
+
+// warmUp waits until the bot's socket is connected and a command runs end to end,
+// and checks that one assessment completes without error against the backends.
+func (e *benchEnv) warmUp(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		if _, err := e.srv.SlashCommand(ctx, benchUser, e.channel, "/perf", "help"); err == nil {
+			break
+		} else if ctx.Err() != nil {
+			b.Fatalf("the bot never acked /perf help: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := e.srv.SlashCommand(ctx, benchUser, e.channel, "/perf", "assess"); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		b.Fatal("the warm-up /perf assess did not finish")
+	}
+	if e.failed.Load() != 0 {
+		b.Fatal("the warm-up /perf assess failed")
+	}
+}
+
+// keepAssessing starts n /perf assess commands and replaces each one that finishes, until stop is
+// called; it returns once all n are running inside the command handler.
+func (e *benchEnv) keepAssessing(b *testing.B, n int) (stop func()) {
+	for len(e.done) > 0 { // signals of earlier assessments must not start extra ones
+		<-e.done
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	send := func() {
+		if _, err := e.srv.SlashCommand(ctx, benchUser, e.channel, "/perf", "assess"); err != nil && ctx.Err() == nil {
+			b.Errorf("load /perf assess: %v", err)
+		}
+	}
+	for range n {
+		wg.Go(send)
+	}
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-e.done:
+				send()
+			}
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for e.running.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d assessments started", e.running.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		for e.running.Load() > 0 { // let the last ones finish so they do not spill into the next run
+			time.Sleep(10 * time.Millisecond)
+		}
+		if f := e.failed.Load(); f > 0 {
+			b.Errorf("%d assessments failed under load", f)
+		}
+	}
+}
+
+// measure sends b.N /perf help commands, one after another, and reports the ack latencies of those
+// sent and acked while exactly `want` assessments were running.
+func (e *benchEnv) measure(b *testing.B, want int64) {
+	ctx := context.Background()
+	ids := make(map[string]bool, b.N)
+	var skipped int
+	startDone, startErrs := e.completed.Load(), e.probeErrs.Load()
+	b.ResetTimer()
+	for b.Loop() {
+		before := e.running.Load()
+		id, err := e.srv.SlashCommand(ctx, benchUser, e.channel, "/perf", "help")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if after := e.running.Load(); before == want && after == want {
+			ids[id] = true
+		} else {
+			skipped++
+		}
+	}
+	b.StopTimer()
+	var samples []time.Duration
+	for _, a := range e.srv.Acks() {
+		if ids[a.EnvelopeID] {
+			samples = append(samples, a.Latency)
+		}
+	}
+	if len(samples) == 0 {
+		b.Fatalf("no ack was measured with %d assessments running (%d skipped)", want, skipped)
+	}
+	reportPercentiles(b, samples)
+	b.ReportMetric(float64(len(samples)), "acks-counted")
+	b.ReportMetric(float64(skipped), "acks-skipped")
+	b.ReportMetric(float64(e.completed.Load()-startDone), "assessments-done")
+	b.ReportMetric(float64(e.probeErrs.Load()-startErrs), "probe-errors")
+}
+
+// reportPercentiles adds p50 and p99 (in ms) of the samples to the benchmark output.
+func reportPercentiles(b *testing.B, samples []time.Duration) {
+	slices.Sort(samples)
+	at := func(q float64) float64 {
+		return float64(samples[int(q*float64(len(samples)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ack-ms")
+	b.ReportMetric(at(0.99), "p99-ack-ms")
+}
+
+// isAssess says whether a command text runs an assessment.
+func isAssess(text string) bool {
+	f := strings.Fields(text)
+	return len(f) > 0 && strings.EqualFold(f[0], "assess")
+}
+
+// countingCommander runs the real handlers and counts the assessments that have started.
+type countingCommander struct {
+	next bot.Commander
+	env  *benchEnv
+}
+
+// Handle counts an assessment as running from here until the bot reports it done (after posting it).
+func (c *countingCommander) Handle(ctx context.Context, req handlers.Request) (handlers.Report, error) {
+	if isAssess(req.Text) {
+		c.env.running.Add(1)
+	}
+	return c.next.Handle(ctx, req)
+}
+
+// benchHooks hears when the bot has finished a command, report and charts posted.
+type benchHooks struct{ env *benchEnv }
+
+// CommandDone ends an assessment's count and signals that a replacement may start.
+func (h benchHooks) CommandDone(_ context.Context, d handlers.CommandRecord) {
+	if !isAssess(d.Text) {
+		return
+	}
+	if d.Err != nil {
+		h.env.failed.Add(1)
+	}
+	for _, s := range d.Report.Sections {
+		if s.Err != "" {
+			h.env.probeErrs.Add(1)
+		}
+	}
+	h.env.completed.Add(1)
+	h.env.running.Add(-1)
+	select {
+	case h.env.done <- struct{}{}:
+	default:
+	}
+}
+
+// EventSeen ignores events; the benchmark sends none.
+func (benchHooks) EventSeen(context.Context, handlers.EventRecord) {}
