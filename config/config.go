@@ -69,6 +69,7 @@ type Metrics struct {
 
 // Kubernetes says where the service runs.
 type Kubernetes struct {
+	// Kubeconfig is a kubeconfig file, or "in-cluster" for the pod's own ServiceAccount.
 	Kubeconfig string `yaml:"kubeconfig"`
 	Namespace  string `yaml:"namespace"`
 	Deployment string `yaml:"deployment"`

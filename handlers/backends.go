@@ -12,6 +12,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/redis/go-redis/v9"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/perfbot/perfbot/config"
@@ -100,8 +101,15 @@ func (b *Backends) build(svc config.Service) (*probes.Env, error) {
 	return env, nil
 }
 
+// kubeClient reads a kubeconfig file, or the pod's own ServiceAccount when path is "in-cluster".
 func kubeClient(path string) (kubernetes.Interface, error) {
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	var rc *rest.Config
+	var err error
+	if path == "in-cluster" {
+		rc, err = rest.InClusterConfig()
+	} else {
+		rc, err = clientcmd.BuildConfigFromFlags("", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}

@@ -1,0 +1,90 @@
+package deploy_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/internal/stacktest"
+)
+
+func decodeAll(t *testing.T, path string) []runtime.Object {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := utilyaml.NewYAMLReader(bufioReader(raw))
+	var out []runtime.Object
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, obj)
+	}
+}
+
+// TestPerfbotDeploymentIsAccepted applies the bot's own manifests to the real API server with a
+// server-side dry run, and checks the configuration it ships is strict-valid.
+func TestPerfbotDeploymentIsAccepted(t *testing.T) {
+	c := stacktest.KubeClient(t, "admin")
+	ctx := context.Background()
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	objs := decodeAll(t, "kubernetes/perfbot.yaml")
+	if len(objs) != 3 {
+		t.Fatalf("got %d objects, want ConfigMap, Deployment, Service", len(objs))
+	}
+	for _, o := range objs {
+		var err error
+		switch o := o.(type) {
+		case *corev1.ConfigMap:
+			_, err = c.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, dry)
+			env := map[string]string{"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "STUDIO_DATABASE_URL": "postgres://x@db/studio",
+				"PERFBOT_DATABASE_URL": "postgres://x@db/perfbot", "PERFBOT_ALERTMANAGER_TOKEN": "t"}
+			cfg, perr := config.Parse([]byte(o.Data["perfbot.yaml"]), func(k string) string { return env[k] })
+			if perr != nil {
+				t.Fatalf("shipped perfbot.yaml: %v", perr)
+			}
+			if verr := cfg.Validate(); verr != nil {
+				t.Errorf("shipped perfbot.yaml does not validate: %v", verr)
+			}
+		case *appsv1.Deployment:
+			if o.Spec.Template.Spec.ServiceAccountName != "perfbot" {
+				t.Errorf("the bot must run as the least-privilege ServiceAccount perfbot")
+			}
+			_, err = c.AppsV1().Deployments(o.Namespace).Create(ctx, o, dry)
+		case *corev1.Service:
+			_, err = c.CoreV1().Services(o.Namespace).Create(ctx, o, dry)
+		default:
+			t.Errorf("unexpected object %T", o)
+		}
+		if err != nil {
+			t.Errorf("API server rejected %T: %v", o, err)
+		}
+	}
+}
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
