@@ -73,18 +73,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	a := &App{cancel: cancel, errc: make(chan error, 3)}
-	pcfg, err := pgxpool.ParseConfig(cfg.State.PostgresDSN)
+	pool, err := openState(ctx, cfg.State.PostgresDSN)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("state database dsn: %w", err)
-	}
-	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		pcfg.ConnConfig.RuntimeParams["application_name"] = "perfbot"
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("state database: %w", err)
+		return nil, err
 	}
 	a.close = append(a.close, pool.Close)
 	if err := errors.Join(incidents.Migrate(ctx, pool), actions.Migrate(ctx, pool)); err != nil {
@@ -149,6 +141,22 @@ func (a *App) actions(cfg *config.Config, pool *pgxpool.Pool, backends *handlers
 		return nil, err
 	}
 	return handlers.NewActions(svc), nil
+}
+
+// openState connects to perfbot's own database, naming the connections so actions never cancel them.
+func openState(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("state database dsn: %w", err)
+	}
+	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		pcfg.ConnConfig.RuntimeParams["application_name"] = "perfbot"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("state database: %w", err)
+	}
+	return pool, nil
 }
 
 func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {
