@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/internal/stacktest"
+	"github.com/perfbot/perfbot/slackserver"
+)
+
+const (
+	replicaTeam = "T0REPLICA1"
+	replicaApp  = "A0REPLICA1"
+)
+
+// newReplicaWorld is one local Slack workspace and one state database for several perfbot replicas. The
+// services are the local stack's (its Prometheus and simulator), read only. Rate limits are off: these
+// tests count messages, and a post the bot gives up on after a 429 would read as a replica losing it.
+func newReplicaWorld(t *testing.T, mutate ...func(*config.Config)) *world {
+	t.Helper()
+	w := &world{user: "U0ALICE", slack: slackserver.NewTestServer(t, slackserver.Options{TeamID: replicaTeam, AppID: replicaApp,
+		RateLimits: slackserver.RateLimits{Disabled: true}})}
+	for id, name := range map[string]string{"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol"} {
+		w.slack.AddUser(id, name)
+	}
+	w.channel = w.slack.AddChannel("perf")
+	w.cfg = &config.Config{
+		Slack: config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()},
+		State: config.State{PostgresDSN: stacktest.Database(t, "perfbot_replicas")},
+		HTTP:  config.HTTP{Listen: "127.0.0.1:0", AlertmanagerToken: "am-token"},
+		Incidents: config.Incidents{OnCall: []string{"U0ALICE"}, Levels: []config.EscalationLevel{
+			{Name: "Level 1: developer on-call", After: 0, Page: []string{"U0ALICE"}},
+			{Name: "Level 2: senior engineer", After: config.Duration(30 * time.Minute), Page: []string{"U0BOB"}},
+			{Name: "Level 3: engineering manager", After: config.Duration(60 * time.Minute), Page: []string{"U0CAROL"}},
+		}},
+	}
+	for _, m := range mutate {
+		m(w.cfg)
+	}
+	w.cfg.ApplyDefaults()
+	return w
+}
+
+// replicas starts n perfbot Apps at once against w's Slack server and state database: each has its own
+// connection pool, Socket Mode connection, HTTP listener, worker pool and escalation loop, as n processes
+// would. Starting them together also runs the migrations concurrently. It waits until Slack sees n sockets.
+func (w *world) replicas(t *testing.T, n int, opts ...Option) []*App {
+	t.Helper()
+	apps, errc := make([]*App, n), make(chan error, n)
+	for i := range n {
+		go func() {
+			log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("replica", i)
+			app, err := Start(context.Background(), w.cfg, log, opts...)
+			apps[i] = app
+			errc <- err
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatalf("start replica: %v", err)
+		}
+	}
+	for _, a := range apps {
+		t.Cleanup(a.Close)
+	}
+	w.app = apps[0]
+	w.wait(t, 15*time.Second, fmt.Sprintf("%d sockets", n), func() bool { return w.slack.Sockets() == n })
+	return apps
+}
+
+// openIncident opens an incident from #perf and waits for its channel, opening summary and assessment.
+func (w *world) openIncident(t *testing.T, title string) slackserver.Channel {
+	t.Helper()
+	w.slash(t, w.channel, "incident open "+title)
+	var inc slackserver.Channel
+	w.wait(t, 15*time.Second, "the incident channel", func() bool { var ok bool; inc, ok = w.channelNamed("inc-"); return ok })
+	w.wait(t, 15*time.Second, "the opening summary", func() bool { return countMessages(w.slack.Messages(inc.ID), "Incident #1") > 0 })
+	w.wait(t, 30*time.Second, "the assessment", func() bool { return len(finalReports(w.slack.Messages(inc.ID))) >= 1 })
+	return inc
+}
+
+// sendEventTimes delivers one events_api envelope carrying event under eventID, times times, as Slack
+// redelivers it: the same event_id on every attempt. Each attempt goes to the next socket round-robin, so
+// with two replicas both see it (and one sees it twice). Every attempt must be acked.
+func (w *world) sendEventTimes(t *testing.T, eventID string, event map[string]any, times int) {
+	t.Helper()
+	payload := map[string]any{"token": "local-verification-token", "team_id": replicaTeam, "api_app_id": replicaApp,
+		"type": "event_callback", "event_id": eventID, "event_time": time.Now().Unix(), "event": event}
+	for attempt := range times {
+		envelope := map[string]any{"envelope_id": uuid.NewString(), "type": "events_api", "accepts_response_payload": false,
+			"retry_attempt": attempt, "retry_reason": map[bool]string{true: "timeout"}[attempt > 0], "payload": payload}
+		raw, err := json.Marshal(envelope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := w.slack.SendRaw(ctx, raw); err != nil {
+			t.Fatalf("deliver %s attempt %d: %v", eventID, attempt, err)
+		}
+		if _, err := w.slack.WaitAck(ctx, envelope["envelope_id"].(string)); err != nil {
+			t.Fatalf("ack of %s attempt %d: %v", eventID, attempt, err)
+		}
+		cancel()
+	}
+}
+
+func pinEvent(channel, ts string) map[string]any {
+	return map[string]any{"type": "pin_added", "user": "U0BOB", "channel_id": channel,
+		"item":     map[string]any{"type": "message", "channel": channel, "message": map[string]any{"ts": ts, "text": "report"}},
+		"event_ts": fmt.Sprintf("%d.%06d", time.Now().Unix(), time.Now().Nanosecond()/1000)}
+}
+
+// timelineOf reads the incident of channel and its timeline, counted by kind.
+func timelineOf(t *testing.T, st *incidents.Store, channel string) ([]incidents.Event, map[incidents.Kind]int) {
+	t.Helper()
+	ctx := context.Background()
+	inc, err := st.ByChannel(ctx, channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := st.Timeline(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[incidents.Kind]int{}
+	for _, e := range events {
+		kinds[e.Kind]++
+	}
+	return events, kinds
+}
+
+// commandCounts counts command events by command ("/perf api") and fails on two events for one report.
+func commandCounts(t *testing.T, events []incidents.Event) map[string]int {
+	t.Helper()
+	n, links := map[string]int{}, map[string]bool{}
+	for _, e := range events {
+		if e.Kind != incidents.KindCommand {
+			continue
+		}
+		cmd, _, _ := strings.Cut(e.Summary, ":")
+		n[cmd]++
+		if links[e.Link] {
+			t.Errorf("two command events link to the same report %s", e.Link)
+		}
+		links[e.Link] = true
+	}
+	return n
+}
+
+// TestTwoReplicasRecordEverythingOnce: two perfbot replicas share one Slack app (Slack spreads envelopes
+// round-robin over their sockets), one state database and one clock. Commands, notes, a pin delivered three
+// times and the 30 and 60 minute escalations each reach Slack and the timeline exactly once.
+func TestTwoReplicasRecordEverythingOnce(t *testing.T) {
+	clock := &fakeClock{}
+	w := newReplicaWorld(t)
+	apps := w.replicas(t, 2, WithClock(clock.Now), WithEscalationEvery(100*time.Millisecond))
+	inc := w.openIncident(t, "replica drill sev2")
+	w.wait(t, 10*time.Second, "the level 1 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 1") >= 1 })
+
+	commands := []string{"api", "crewai", "ai", "api 15m"} // round-robin: two for each replica
+	for _, c := range commands {
+		w.slash(t, inc.ID, c)
+	}
+	w.slash(t, inc.ID, "incident note first replica note")
+	w.slash(t, inc.ID, "incident note second replica note")
+	reports := 1 + len(commands)
+	w.wait(t, 40*time.Second, "every report and both notes", func() bool {
+		msgs := w.slack.Messages(inc.ID)
+		return len(finalReports(msgs)) >= reports && countMessages(msgs, "replica note") >= 2
+	})
+	pinned := finalReports(w.slack.Messages(inc.ID))[0]
+	w.sendEventTimes(t, "Ev0PINREPLICA", pinEvent(inc.ID, pinned.TS), 3)
+
+	clock.Advance(31 * time.Minute)
+	w.wait(t, 15*time.Second, "the level 2 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 2") >= 1 })
+	clock.Advance(30 * time.Minute)
+	w.wait(t, 15*time.Second, "the level 3 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 3") >= 1 })
+	// A last command is the barrier: while it runs both escalation loops tick many times over fired
+	// levels, and the pin's last delivery has long been handled.
+	w.slash(t, inc.ID, "ai")
+	reports++
+	w.wait(t, 30*time.Second, "the last report", func() bool { return len(finalReports(w.slack.Messages(inc.ID))) >= reports })
+	// The bot records a command after posting its report and charts: wait for the store, then count.
+	stacktest.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		_, kinds := timelineOf(t, apps[0].Store, inc.ID)
+		return kinds[incidents.KindCommand] >= reports
+	}, "%d command events in the timeline", reports)
+
+	msgs := w.slack.Messages(inc.ID)
+	for _, lvl := range []string{"Escalation — Level 1", "Escalation — Level 2", "Escalation — Level 3"} {
+		if n := countMessages(msgs, lvl); n != 1 {
+			t.Errorf("%q posted %d times, want once", lvl, n)
+		}
+	}
+	if n := len(finalReports(msgs)); n != reports {
+		t.Errorf("%d reports posted for %d commands", n, reports)
+	}
+	events, kinds := timelineOf(t, apps[1].Store, inc.ID)
+	want := map[incidents.Kind]int{incidents.KindOpened: 1, incidents.KindEscalated: 3, incidents.KindCommand: reports,
+		incidents.KindNote: 2, incidents.KindPin: 1, incidents.KindResolved: 0}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("timeline has %d %s events, want %d", kinds[k], k, n)
+		}
+	}
+	wantCmds := map[string]int{"/perf assess": 1, "/perf api": 2, "/perf crewai": 1, "/perf ai": 2}
+	if got := commandCounts(t, events); fmt.Sprint(got) != fmt.Sprint(wantCmds) {
+		t.Errorf("command events %v, want %v", got, wantCmds)
+	}
+	escs, err := apps[0].Store.Escalations(context.Background(), events[0].IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range escs {
+		if e.FiredAt.IsZero() {
+			t.Errorf("level %d is not marked fired", e.Level.Number)
+		}
+	}
+}
+
+var _ = sync.Mutex{}
+var _ = (*pgxpool.Pool)(nil)
