@@ -43,6 +43,7 @@ commands:
   run                   the Slack bot (Socket Mode), its HTTP listener and escalation clock
   exec '/perf assess'   run one command and print the report
   console               a prompt for /perf commands
+  postmortem <incident> print an incident's postmortem (Markdown), regenerated from its timeline
   check-config          print every problem in the configuration
   manifest              print the Slack app manifest
   version               print the version
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdCheckConfig(opts, getenv, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, opts, getenv, stderr)
+	case "postmortem":
+		return cmdPostmortem(ctx, opts, getenv, subArgs, stdout, stderr)
 	case "manifest":
 		return cmdManifest(stdout)
 	case "version":

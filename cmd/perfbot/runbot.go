@@ -27,6 +27,12 @@ func cmdRun(ctx context.Context, o options, getenv func(string) string, stderr i
 	if err != nil {
 		return err
 	}
+	// Without a config file the defaults serve the local stack; Slack settings then come from the environment.
+	for field, env := range map[*string]string{&cfg.Slack.AppToken: "SLACK_APP_TOKEN", &cfg.Slack.BotToken: "SLACK_BOT_TOKEN", &cfg.Slack.APIURL: "SLACK_API_URL"} {
+		if *field == "" {
+			*field = getenv(env)
+		}
+	}
 	if err := errors.Join(cfg.Validate(), bot.CheckTokens(cfg.Slack.AppToken, cfg.Slack.BotToken)); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
