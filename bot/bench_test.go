@@ -54,6 +54,7 @@ type benchEnv struct {
 	completed atomic.Int64 // assess commands finished
 	failed    atomic.Int64 // assess commands that returned an error
 	probeErrs atomic.Int64 // report sections whose probe failed (e.g. timed out)
+	charts    atomic.Int64 // chart PNGs the finished assessments posted
 	done      chan struct{}
 }
 
@@ -181,7 +182,7 @@ func (e *benchEnv) measure(b *testing.B, want int64) {
 	ctx := context.Background()
 	ids := make(map[string]bool, b.N)
 	var skipped int
-	startDone, startErrs := e.completed.Load(), e.probeErrs.Load()
+	startDone, startErrs, startCharts := e.completed.Load(), e.probeErrs.Load(), e.charts.Load()
 	b.ResetTimer()
 	for b.Loop() {
 		before := e.running.Load()
@@ -210,6 +211,7 @@ func (e *benchEnv) measure(b *testing.B, want int64) {
 	b.ReportMetric(float64(skipped), "acks-skipped")
 	b.ReportMetric(float64(e.completed.Load()-startDone), "assessments-done")
 	b.ReportMetric(float64(e.probeErrs.Load()-startErrs), "probe-errors")
+	b.ReportMetric(float64(e.charts.Load()-startCharts), "charts-posted")
 }
 
 // reportPercentiles adds p50 and p99 (in ms) of the samples to the benchmark output.
@@ -258,6 +260,7 @@ func (h benchHooks) CommandDone(_ context.Context, d handlers.CommandRecord) {
 			h.env.probeErrs.Add(1)
 		}
 	}
+	h.env.charts.Add(int64(len(d.Charts)))
 	h.env.completed.Add(1)
 	h.env.running.Add(-1)
 	select {
