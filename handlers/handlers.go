@@ -135,6 +135,7 @@ func (h *Handlers) runProbes(ctx context.Context, req Request, cmd, title string
 	rep.Service = env.Service.Name
 	rep.Title = title + " " + env.Service.Name
 	rep.Elapsed = time.Since(start)
+	observe(cmd, rep, results)
 	h.log.Info("command done", "cmd", cmd, "service", env.Service.Name, "user", req.User,
 		"status", rep.Status.String(), "elapsed", rep.Elapsed)
 	return rep
