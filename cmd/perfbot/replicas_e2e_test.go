@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -229,5 +230,139 @@ func TestTwoReplicasRecordEverythingOnce(t *testing.T) {
 	}
 }
 
-var _ = sync.Mutex{}
-var _ = (*pgxpool.Pool)(nil)
+// processConfig writes the perfbot.yaml a perfbot process reads to run against w, with a short escalation
+// ladder (level 2 after level2, level 3 after level3) since the process keeps real time.
+func processConfig(t *testing.T, w *world, level2, level3 time.Duration) string {
+	t.Helper()
+	yaml := fmt.Sprintf(`services:
+  - name: agentic-studio
+slack:
+  app_token: %q
+  bot_token: %q
+  api_url: %q
+state:
+  postgres_dsn: %q
+http:
+  listen: %q
+  alertmanager_token: am-token
+incidents:
+  on_call: [U0ALICE]
+  levels:
+    - {name: "Level 1: developer on-call", after: 0s, page: [U0ALICE]}
+    - {name: "Level 2: senior engineer", after: %s, page: [U0BOB]}
+    - {name: "Level 3: engineering manager", after: %s, page: [U0CAROL]}
+`, w.cfg.Slack.AppToken, w.cfg.Slack.BotToken, w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, freeAddr(t), level2, level3)
+	path := filepath.Join(t.TempDir(), "perfbot.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// stateStore opens the incident store over the test's state database, as a reader next to the processes.
+func stateStore(t *testing.T, dsn string) (*incidents.Store, *pgxpool.Pool) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return incidents.New(pool, incidents.Options{}), pool
+}
+
+func escalationLevel(t *testing.T, st *incidents.Store, id uuid.UUID, level int) incidents.Escalation {
+	t.Helper()
+	escs, err := st.Escalations(context.Background(), id)
+	if err != nil || len(escs) < level {
+		t.Fatalf("escalations: %v (%d levels)", err, len(escs))
+	}
+	return escs[level-1]
+}
+
+// TestKilledReplicaLosesNothing: perfbot runs as a real process; mid-incident it is killed with SIGKILL
+// after a command, a note and a pin, and stays down while level 2 falls due and another pin arrives. The
+// next process finds the timeline whole, fires level 2 once, then level 3 once, and records the pin sent
+// while no replica was up.
+func TestKilledReplicaLosesNothing(t *testing.T) {
+	bin := stacktest.BuildGo(t, "./cmd/perfbot")
+	w := newReplicaWorld(t)
+	cfgPath := processConfig(t, w, 15*time.Second, 20*time.Second)
+	st, _ := stateStore(t, w.cfg.State.PostgresDSN)
+	start := func() *stacktest.Process {
+		p := stacktest.StartProcess(t, bin, "-config", cfgPath, "-log-level", "info", "run")
+		w.wait(t, 15*time.Second, "the process's socket", func() bool { return w.slack.Sockets() == 1 })
+		return p
+	}
+	first := start()
+	inc := w.openIncident(t, "killed replica drill sev2")
+	w.wait(t, 10*time.Second, "the level 1 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 1") == 1 })
+	w.slash(t, inc.ID, "incident note written before the kill")
+	w.wait(t, 10*time.Second, "the note", func() bool { return countMessages(w.slack.Messages(inc.ID), "written before the kill") == 1 })
+	report := finalReports(w.slack.Messages(inc.ID))[0]
+	w.sendEventTimes(t, "Ev0PINBEFOREKILL", pinEvent(inc.ID, report.TS), 1)
+	stacktest.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		_, kinds := timelineOf(t, st, inc.ID)
+		return kinds[incidents.KindPin] == 1 && kinds[incidents.KindCommand] == 1
+	}, "the pin and the assessment in the timeline")
+	before, _ := timelineOf(t, st, inc.ID)
+	id := before[0].IncidentID
+	if l2 := escalationLevel(t, st, id, 2); !l2.FiredAt.IsZero() || time.Now().After(l2.DueAt) {
+		t.Fatalf("level 2 (due %s) is already due before the kill: the machine is too slow for this schedule", l2.DueAt)
+	}
+
+	first.Kill()
+	w.wait(t, 10*time.Second, "the killed process's socket to close", func() bool { return w.slack.Sockets() == 0 })
+	// Slack queues an event while no socket is open and delivers it when one connects.
+	if _, err := w.slack.PostEvent(pinEvent(inc.ID, report.TS+"1")); err != nil {
+		t.Fatal(err)
+	}
+	l2 := escalationLevel(t, st, id, 2)
+	stacktest.Eventually(t, time.Until(l2.DueAt)+5*time.Second, 100*time.Millisecond, func() bool { return time.Now().After(l2.DueAt) },
+		"level 2 to fall due")
+	if countMessages(w.slack.Messages(inc.ID), "Escalation — Level 2") != 0 || !escalationLevel(t, st, id, 2).FiredAt.IsZero() {
+		t.Fatal("level 2 fired while no perfbot was running")
+	}
+
+	second := start()
+	w.wait(t, 15*time.Second, "the overdue level 2 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 2") >= 1 })
+	w.wait(t, 20*time.Second, "the level 3 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 3") >= 1 })
+	stacktest.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		_, kinds := timelineOf(t, st, inc.ID)
+		return kinds[incidents.KindPin] >= 2 && kinds[incidents.KindEscalated] >= 3
+	}, "the pin sent while down and three escalations in the timeline")
+	checkKilledReplicaOutcome(t, w, st, inc.ID, before, first.Pid(), second.Pid())
+}
+
+// checkKilledReplicaOutcome: every event from before the kill is still there, nothing is doubled, each
+// level paged once, level 1 by the first process, levels 2 and 3 by the second.
+func checkKilledReplicaOutcome(t *testing.T, w *world, st *incidents.Store, channel string, before []incidents.Event, firstPid, secondPid int) {
+	t.Helper()
+	msgs := w.slack.Messages(channel)
+	for _, lvl := range []string{"Escalation — Level 1", "Escalation — Level 2", "Escalation — Level 3"} {
+		if n := countMessages(msgs, lvl); n != 1 {
+			t.Errorf("%q posted %d times, want once", lvl, n)
+		}
+	}
+	after, kinds := timelineOf(t, st, channel)
+	have := map[uuid.UUID]incidents.Event{}
+	for _, e := range after {
+		have[e.ID] = e
+	}
+	for _, e := range before {
+		if got, ok := have[e.ID]; !ok || got.Kind != e.Kind || got.Summary != e.Summary {
+			t.Errorf("event from before the kill lost or changed: %s %q", e.Kind, e.Summary)
+		}
+	}
+	want := map[incidents.Kind]int{incidents.KindOpened: 1, incidents.KindEscalated: 3, incidents.KindCommand: 1,
+		incidents.KindNote: 1, incidents.KindPin: 2}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("timeline has %d %s events, want %d", kinds[k], k, n)
+		}
+	}
+	for level, pid := range map[int]int{1: firstPid, 2: secondPid, 3: secondPid} {
+		if e := escalationLevel(t, st, before[0].IncidentID, level); !strings.HasSuffix(e.ClaimedBy, fmt.Sprintf(":%d", pid)) {
+			t.Errorf("level %d claimed by %q, want the process with pid %d", level, e.ClaimedBy, pid)
+		}
+	}
+}
