@@ -35,10 +35,10 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 		}
 	}
 	p := db.pool(t, "perfbot-test")
-	if n := countRows(t, p, "SELECT count(*) FROM action_schema_migrations"); n != 1 {
+	if n := countRows(t, p, "SELECT count(*) FROM action_migrations"); n != 1 {
 		t.Errorf("%d migrations recorded, want 1", n)
 	}
-	if n := countRows(t, p, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'action\\_%' AND tablename NOT LIKE 'action_schema%'"); n != 2 {
+	if n := countRows(t, p, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'action\\_%' AND tablename <> 'action_migrations'"); n != 2 {
 		t.Errorf("%d action tables, want 2", n)
 	}
 }

@@ -1,0 +1,73 @@
+// Package pgmigrate applies a package's embedded SQL migrations to PostgreSQL, once, even when
+// several replicas start at the same moment.
+package pgmigrate
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Set is one package's migrations: the *.sql files of Dir in FS, applied in name order and recorded
+// in Table, serialized across replicas by the advisory lock Lock.
+type Set struct {
+	FS    fs.FS
+	Dir   string
+	Table string
+	Lock  int64
+}
+
+// Apply runs every migration of s not yet recorded, in one transaction under a transaction-scoped
+// advisory lock: replicas starting at once apply each migration exactly once, and the losers find
+// nothing left to do.
+func Apply(ctx context.Context, pool *pgxpool.Pool, s Set) error {
+	names, err := fs.Glob(s.FS, path.Join(s.Dir, "*.sql"))
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	table := pgx.Identifier{s.Table}.Sanitize()
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.Lock); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+			version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("create %s: %w", s.Table, err)
+		}
+		for _, name := range names {
+			if err := apply(ctx, tx, s, table, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func apply(ctx context.Context, tx pgx.Tx, s Set, table, name string) error {
+	version := strings.TrimSuffix(path.Base(name), ".sql")
+	var done bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE version = $1)`, version).Scan(&done); err != nil {
+		return fmt.Errorf("check migration %s: %w", version, err)
+	}
+	if done {
+		return nil
+	}
+	sql, err := fs.ReadFile(s.FS, name)
+	if err != nil {
+		return fmt.Errorf("read migration %s: %w", version, err)
+	}
+	if _, err := tx.Exec(ctx, string(sql)); err != nil {
+		return fmt.Errorf("apply migration %s: %w", version, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO `+table+` (version) VALUES ($1)`, version); err != nil {
+		return fmt.Errorf("record migration %s: %w", version, err)
+	}
+	return nil
+}
