@@ -132,15 +132,17 @@ func (e *benchEnv) warmUp(b *testing.B) {
 }
 
 // keepAssessing starts n /perf assess commands and replaces each one that finishes, until stop is
-// called; it returns once all n are running inside the command handler.
+// called; it returns once all n are running inside the command handler. stop waits until every
+// command it sent has finished, so none spills into a later run.
 func (e *benchEnv) keepAssessing(b *testing.B, n int) (stop func()) {
-	for len(e.done) > 0 { // signals of earlier assessments must not start extra ones
-		<-e.done
-	}
+	drain(e.done) // signals of earlier assessments must not start extra ones
+	base := e.completed.Load()
+	var sent atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	send := func() {
-		if _, err := e.srv.SlashCommand(ctx, benchUser, e.channel, "/perf", "assess"); err != nil && ctx.Err() == nil {
+		sent.Add(1) // sent without ctx: a command once delivered always runs to its end
+		if _, err := e.srv.SlashCommand(context.Background(), benchUser, e.channel, "/perf", "assess"); err != nil {
 			b.Errorf("load /perf assess: %v", err)
 		}
 	}
@@ -153,26 +155,39 @@ func (e *benchEnv) keepAssessing(b *testing.B, n int) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-e.done:
-				send()
+				if ctx.Err() == nil {
+					send()
+				}
 			}
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for e.running.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d assessments started", e.running.Load(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(b, func() bool { return e.running.Load() >= int64(n) }, "%d assessments to start", n)
 	return func() {
 		cancel()
 		wg.Wait()
-		for e.running.Load() > 0 { // let the last ones finish so they do not spill into the next run
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitUntil(b, func() bool { return e.completed.Load()-base >= sent.Load() }, "%d load assessments to finish", sent.Load())
+		drain(e.done)
 		if f := e.failed.Load(); f > 0 {
 			b.Errorf("%d assessments failed under load", f)
 		}
+	}
+}
+
+// waitUntil polls cond for up to a minute, then fails with "waited for " + what.
+func waitUntil(b *testing.B, cond func() bool, what string, args ...any) {
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("waited in vain for "+what, args...)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// drain empties a signal channel.
+func drain(c chan struct{}) {
+	for len(c) > 0 {
+		<-c
 	}
 }
 
