@@ -2,37 +2,22 @@ package actions
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
-// adminDSN reaches the local PostgreSQL's maintenance database; PERFBOT_TEST_POSTGRES overrides it.
-func adminDSN() string {
-	if v := os.Getenv("PERFBOT_TEST_POSTGRES"); v != "" {
-		return v
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
 func randomSuffix(t testing.TB) string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
+	t.Helper()
+	return stacktest.RandomSuffix()
 }
 
 // testDB is a fresh database actions_test_<random>, dropped when the test ends.
@@ -43,32 +28,7 @@ type testDB struct {
 
 func newTestDB(t testing.TB) testDB {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, adminDSN())
-	if err != nil {
-		t.Fatalf("connect to PostgreSQL at %s: %v", adminDSN(), err)
-	}
-	defer admin.Close(ctx)
-	name := "actions_test_" + randomSuffix(t)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), adminDSN())
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	cfg, err := pgx.ParseConfig(adminDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsn := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
+	name, dsn := stacktest.NamedDatabase(t, "actions_test")
 	return testDB{name: name, dsn: dsn}
 }
 

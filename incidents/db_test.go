@@ -2,65 +2,31 @@ package incidents
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// adminDSN reaches the local PostgreSQL; PERFBOT_TEST_PG overrides it.
-func adminDSN() string {
-	if v := os.Getenv("PERFBOT_TEST_PG"); v != "" {
-		return v
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
+	"github.com/perfbot/perfbot/internal/stacktest"
+)
 
 // testDB creates a fresh database incidents_test_<random>, returns a pool on it (not yet
 // migrated) and drops it when the test or benchmark ends.
 func testDB(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	ctx := context.Background()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "incidents_test_" + hex.EncodeToString(b)
-	admin, err := pgx.Connect(ctx, adminDSN())
-	if err != nil {
-		tb.Fatalf("connect to PostgreSQL (the local stack must be running): %v", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	cfg, err := pgxpool.ParseConfig(adminDSN())
+	cfg, err := pgxpool.ParseConfig(stacktest.Database(tb, "incidents_test"))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.ConnConfig.Database = name
 	cfg.MaxConns = 12
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		pool.Close()
-		c, err := pgx.Connect(ctx, adminDSN())
-		if err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-	})
+	tb.Cleanup(pool.Close)
 	return pool
 }
 

@@ -33,7 +33,14 @@ func RandomSuffix() string {
 // Database creates a fresh database and drops it when the test ends; it returns its DSN.
 func Database(t testing.TB, prefix string) string {
 	t.Helper()
-	name := prefix + "_" + RandomSuffix()
+	_, dsn := NamedDatabase(t, prefix)
+	return dsn
+}
+
+// NamedDatabase is Database, also returning the database's name.
+func NamedDatabase(t testing.TB, prefix string) (name, dsn string) {
+	t.Helper()
+	name = prefix + "_" + RandomSuffix()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, AdminDSN)
@@ -54,7 +61,7 @@ func Database(t testing.TB, prefix string) string {
 		defer c.Close(ctx)
 		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	})
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)
+	return name, fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", name)
 }
 
 // Sim is a running simulator instance.
