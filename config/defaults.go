@@ -20,7 +20,7 @@ func (c *Config) ApplyDefaults() {
 	def(&c.Commands.Deadline, Duration(8*time.Second))
 	def(&c.Commands.ProbeTimeout, Duration(4*time.Second))
 	def(&c.HTTP.Listen, "127.0.0.1:18081")
-	def(&c.Slack.Workers, 8)
+	def(&c.Slack.Workers, 16)
 	def(&c.State.PostgresDSN, "postgres://postgres@127.0.0.1:5432/perfbot?sslmode=disable")
 	def(&c.State.RedisAddr, "127.0.0.1:6379")
 	def(&c.TimeZone, "UTC")

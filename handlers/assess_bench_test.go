@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func BenchmarkAssess(b *testing.B) {
 	cfg := serviceConfig("sim-bench", prom.URL, sim.URL)
 	bk := handlers.NewBackends(cfg, nil)
 	defer bk.Close()
-	h := handlers.New(cfg, bk, nil)
+	h := handlers.New(cfg, bk, slog.New(slog.DiscardHandler))
 	var slowest, sum time.Duration
 	b.ResetTimer()
 	for b.Loop() {
