@@ -15,6 +15,7 @@ type options struct {
 	configPath string
 	explicit   bool
 	logLevel   string
+	levelSet   bool
 }
 
 func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
@@ -26,7 +27,10 @@ func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, nil, errUsage
 	}
-	fs.Visit(func(f *flag.Flag) { o.explicit = o.explicit || f.Name == "config" })
+	fs.Visit(func(f *flag.Flag) {
+		o.explicit = o.explicit || f.Name == "config"
+		o.levelSet = o.levelSet || f.Name == "log-level"
+	})
 	return o, fs.Args(), nil
 }
 

@@ -36,6 +36,9 @@ func cmdRun(ctx context.Context, o options, getenv func(string) string, stderr i
 	if err := errors.Join(cfg.Validate(), bot.CheckTokens(cfg.Slack.AppToken, cfg.Slack.BotToken)); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	}
+	if !o.levelSet {
+		o.logLevel = "info" // a server logs what it does; the terminal commands stay quiet
+	}
 	log := logger(o, stderr)
 	app, err := Start(ctx, cfg, log)
 	if err != nil {
