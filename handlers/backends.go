@@ -20,6 +20,10 @@ import (
 	"github.com/perfbot/perfbot/probes"
 )
 
+// ShareBucket is the time resolution of probe queries: commands within one bucket evaluate at the same
+// instant, so identical probe runs are shared (see probes.Coalescer) instead of multiplying backend load.
+const ShareBucket = 5 * time.Second
+
 // Backends builds and caches the clients each service's probes look through.
 type Backends struct {
 	cfg *config.Config
@@ -56,7 +60,7 @@ func (b *Backends) Env(service string, window time.Duration) (*probes.Env, error
 		b.cache[svc.Name] = base
 	}
 	env := *base
-	env.Now = b.now()
+	env.Now = b.now().Truncate(ShareBucket)
 	env.Window = svc.Prometheus.Window.D()
 	if window > 0 {
 		env.Window = window

@@ -53,7 +53,7 @@ func New(cfg *config.Config, envs EnvSource, log *slog.Logger) *Handlers {
 	}
 	h := &Handlers{
 		cfg: cfg, envs: envs, log: log, now: time.Now,
-		runner:   probes.Runner{Timeout: cfg.Commands.ProbeTimeout.D(), Log: log},
+		runner:   probes.Runner{Timeout: cfg.Commands.ProbeTimeout.D(), Log: log, Share: &probes.Coalescer{TTL: ShareBucket}},
 		registry: probes.Registry(),
 	}
 	h.commands = h.builtins()

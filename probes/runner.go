@@ -14,6 +14,8 @@ type Runner struct {
 	// Timeout is each probe's own limit; the command's deadline (ctx) still applies.
 	Timeout time.Duration
 	Log     *slog.Logger
+	// Share, when set, lets concurrent commands share identical probe runs.
+	Share *Coalescer
 }
 
 // errProbeTimeout is the cause recorded when a probe's own timeout fires.
@@ -45,8 +47,30 @@ func (r Runner) Run(ctx context.Context, env *Env, list []Probe, onDone func(don
 	return results
 }
 
-// runOne runs a probe in its own goroutine so a probe that ignores ctx cannot hold the report back.
+// runOne runs a probe, or waits for an identical run already under way when results are shared.
 func (r Runner) runOne(parent context.Context, env *Env, p Probe) Result {
+	if r.Share == nil {
+		return r.runAlone(parent, env, p)
+	}
+	key := coalesceKey{probe: p.Name, service: env.Service.Name, window: env.Window, at: env.Now.UnixNano()}
+	e, mine := r.Share.join(key, time.Now())
+	if mine {
+		res := r.runAlone(parent, env, p)
+		r.Share.finish(key, e, res, time.Now())
+		return res
+	}
+	start := time.Now()
+	select {
+	case <-e.done:
+		return e.res
+	case <-parent.Done():
+		return Result{Probe: p.Name, Title: p.Title, Status: Unknown, Err: context.Cause(parent), TimedOut: true,
+			Duration: time.Since(start), Summary: "timed out waiting for a shared run"}
+	}
+}
+
+// runAlone runs a probe in its own goroutine so a probe that ignores ctx cannot hold the report back.
+func (r Runner) runAlone(parent context.Context, env *Env, p Probe) Result {
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = 4 * time.Second
