@@ -46,7 +46,7 @@ func (h *Handlers) logs(ctx context.Context, req Request, args []string) (Report
 		since = env.Service.Logs.Since.D()
 	}
 	pattern := strings.Join(words, " ")
-	p := probes.Probe{Name: "logs", Title: "Logs", Needs: probes.NeedsKube,
+	p := probes.Probe{Name: "logs", Title: "Logs", Needs: probes.NeedsKube, Variant: pattern + "\x00" + since.String(),
 		Run: func(ctx context.Context, e *probes.Env) (probes.Result, error) {
 			if pattern == "" {
 				e2 := *e

@@ -18,7 +18,7 @@ type Coalescer struct {
 }
 
 type coalesceKey struct {
-	probe, service string
+	probe, variant, service string
 	window         time.Duration
 	at             int64
 }

@@ -125,6 +125,9 @@ type Probe struct {
 	Title string
 	// Needs is the backend the probe reads; a service without it skips the probe.
 	Needs Backend
+	// Variant tells apart runs of one probe with different arguments (e.g. a log pattern), so that
+	// shared runs (Coalescer) never mix them up.
+	Variant string
 	Run   Func
 }
 

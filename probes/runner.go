@@ -52,7 +52,7 @@ func (r Runner) runOne(parent context.Context, env *Env, p Probe) Result {
 	if r.Share == nil {
 		return r.runAlone(parent, env, p)
 	}
-	key := coalesceKey{probe: p.Name, service: env.Service.Name, window: env.Window, at: env.Now.UnixNano()}
+	key := coalesceKey{probe: p.Name, variant: p.Variant, service: env.Service.Name, window: env.Window, at: env.Now.UnixNano()}
 	e, mine := r.Share.join(key, time.Now())
 	if mine {
 		res := r.runAlone(parent, env, p)

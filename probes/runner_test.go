@@ -94,6 +94,13 @@ func TestCoalescerSharesOneRun(t *testing.T) {
 		t.Errorf("a later instant reused the earlier result (runs = %d)", n)
 	}
 
+	variant := slow
+	variant.Variant = "another pattern"
+	r.Run(context.Background(), other, []Probe{variant}, nil)
+	if n := runs.Load(); n != 3 {
+		t.Errorf("a run with other arguments reused a result (runs = %d)", n)
+	}
+
 	var fails atomic.Int32
 	failing := Probe{Name: "failing", Run: func(context.Context, *Env) (Result, error) { fails.Add(1); return Result{}, errors.New("down") }}
 	r.Run(context.Background(), testEnv(), []Probe{failing}, nil)
