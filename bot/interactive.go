@@ -30,7 +30,9 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 		default:
 			if h, ok := b.actions[actionKind(a.ActionID)]; ok {
 				cb, a := cb, a
-				b.submit(ctx, func(ctx context.Context) { h(ctx, cb, *a) })
+				if !b.submit(ctx, func(ctx context.Context) { h(ctx, cb, *a) }) {
+					b.ephemeral(ctx, channelOf(cb), cb.User.ID, ":hourglass: perfbot is busy; click again in a few seconds.")
+				}
 				continue
 			}
 			b.log.Debug("button ignored", "action_id", a.ActionID)
