@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -98,7 +100,7 @@ func (r Runner) runAlone(parent context.Context, env *Env, p Probe) Result {
 	res.Probe, res.Title = p.Name, p.Title
 	res.Duration = time.Since(start)
 	if res.Err != nil {
-		res.TimedOut = ctx.Err() != nil || errors.Is(res.Err, context.DeadlineExceeded)
+		res.TimedOut = ctx.Err() != nil || isTimeout(res.Err)
 		res.Status = Unknown
 		res.Summary = describeFailure(res, timeout)
 		if r.Log != nil {
@@ -106,6 +108,14 @@ func (r Runner) runAlone(parent context.Context, env *Env, p Probe) Result {
 		}
 	}
 	return res
+}
+
+// isTimeout reports whether err says a backend did not answer in time (a deadline, or a network timeout
+// set from it), as opposed to refusing or failing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout())
 }
 
 func describeFailure(res Result, timeout time.Duration) string {
