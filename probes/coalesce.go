@@ -19,8 +19,8 @@ type Coalescer struct {
 
 type coalesceKey struct {
 	probe, variant, service string
-	window         time.Duration
-	at             int64
+	window                  time.Duration
+	at                      int64
 }
 
 type coalesceEntry struct {

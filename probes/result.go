@@ -128,7 +128,7 @@ type Probe struct {
 	// Variant tells apart runs of one probe with different arguments (e.g. a log pattern), so that
 	// shared runs (Coalescer) never mix them up.
 	Variant string
-	Run   Func
+	Run     Func
 }
 
 // Backend names what a probe reads.
