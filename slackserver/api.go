@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/upload/v1/", s.handleUpload)
 	s.mux.HandleFunc("/commands/", s.handleResponseURL)
 	s.mux.HandleFunc("/actions/", s.handleResponseURL)
+	s.mux.Handle(uiPath, s.webHandler())
 }
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
