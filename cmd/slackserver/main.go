@@ -1,5 +1,6 @@
 // Command slackserver runs the local Slack server for the demo and manual runs: a
-// workspace with channels and users, speaking Slack's Web API and Socket Mode on loopback.
+// workspace with channels and users, speaking Slack's Web API and Socket Mode on loopback,
+// with a browser view of it at /ui/ to act as any of its users.
 package main
 
 import (
@@ -62,10 +63,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv := slackserver.New(slackserver.Options{
 		Addr: *listen, BotToken: *botToken, AppToken: *appToken, PingInterval: *ping,
-		RateLimits: slackserver.RateLimits{Disabled: *noLimits},
-		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		RateLimits: slackserver.RateLimits{Disabled: *noLimits}, Logger: log,
 	})
 	ids, err := seed(srv, *users, *channels, *group)
 	if err != nil {
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	log.Info("browser demo workspace: open it to act as a user", "url", "http://"+srv.Addr()+"/ui/")
 	printEnv(stdout, srv, ids)
 	<-ctx.Done()
 	return nil
