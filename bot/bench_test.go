@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/perfbot/perfbot/bot"
-	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/slackserver"
@@ -63,7 +62,7 @@ func startBenchBot(b *testing.B) *benchEnv {
 	sim := stacktest.StartSim(b, 15)
 	prom := stacktest.StartPrometheus(b, map[string]string{"sim-ackbench": sim.Addr})
 	time.Sleep(5 * time.Second) // some traffic for the probes to query
-	cfg := assessConfig("sim-ackbench", prom.URL, sim.URL)
+	cfg := stacktest.ServiceConfig("sim-ackbench", prom.URL, sim.URL)
 	backends := handlers.NewBackends(cfg, nil)
 	b.Cleanup(backends.Close)
 	quiet := slog.New(slog.DiscardHandler)
@@ -91,18 +90,6 @@ func startBenchBot(b *testing.B) *benchEnv {
 	})
 	e.warmUp(b)
 	return e
-}
-
-// assessConfig points one service at a simulator scraped by prom under job.
-func assessConfig(job, promURL, simURL string) *config.Config {
-	c := &config.Config{Services: []config.Service{{
-		Name:       job,
-		Prometheus: config.Prometheus{URL: promURL, Selector: `job="` + job + `"`, NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
-		HealthURL:  simURL + "/health/detailed",
-		Thresholds: config.Thresholds{OpenAIP95: config.Duration(3 * time.Second)},
-	}}}
-	c.ApplyDefaults()
-	return c
 }
 
 // warmUp waits until the bot's socket is connected and a command runs end to end,

@@ -16,7 +16,7 @@ func BenchmarkAssess(b *testing.B) {
 	sim := stacktest.StartSim(b, 15)
 	prom := stacktest.StartPrometheus(b, map[string]string{"sim-bench": sim.Addr})
 	time.Sleep(5 * time.Second) // some traffic to query
-	cfg := serviceConfig("sim-bench", prom.URL, sim.URL)
+	cfg := stacktest.ServiceConfig("sim-bench", prom.URL, sim.URL)
 	bk := handlers.NewBackends(cfg, nil)
 	defer bk.Close()
 	h := handlers.New(cfg, bk, slog.New(slog.DiscardHandler))

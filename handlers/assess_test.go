@@ -14,18 +14,6 @@ import (
 	"github.com/perfbot/perfbot/studiosim"
 )
 
-// serviceConfig points one service at a simulator scraped by prom under job.
-func serviceConfig(job, promURL, simURL string) *config.Config {
-	c := &config.Config{Services: []config.Service{{
-		Name:       job,
-		Prometheus: config.Prometheus{URL: promURL, Selector: `job="` + job + `"`, NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
-		HealthURL:  simURL + "/health/detailed",
-		Thresholds: config.Thresholds{OpenAIP95: config.Duration(3 * time.Second)},
-	}}}
-	c.ApplyDefaults()
-	return c
-}
-
 func assess(t *testing.T, cfg *config.Config) handlers.Report {
 	t.Helper()
 	b := handlers.NewBackends(cfg, nil)
@@ -80,7 +68,7 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := serviceConfig("sim-"+c.name, prom.URL, sims[c.name].URL)
+			cfg := stacktest.ServiceConfig("sim-"+c.name, prom.URL, sims[c.name].URL)
 			if c.fault.Kind == "" {
 				checkHealthy(t, cfg)
 				return
@@ -138,7 +126,7 @@ func checkHealthy(t *testing.T, cfg *config.Config) {
 func TestAssessWithPrometheusDown(t *testing.T) {
 	sim := stacktest.StartSim(t, 5)
 	prom := stacktest.StartPrometheus(t, map[string]string{"sim-down": sim.Addr})
-	cfg := serviceConfig("sim-down", prom.URL, sim.URL)
+	cfg := stacktest.ServiceConfig("sim-down", prom.URL, sim.URL)
 	cfg.Commands.Deadline = config.Duration(3 * time.Second)
 	cfg.Commands.ProbeTimeout = config.Duration(time.Second)
 

@@ -44,7 +44,7 @@ func promQueries(t *testing.T, promURL string) float64 {
 func TestIncidentStormSharesQueries(t *testing.T) {
 	sim := stacktest.StartSim(t, 10)
 	prom := stacktest.StartPrometheus(t, map[string]string{"sim-storm": sim.Addr})
-	cfg := serviceConfig("sim-storm", prom.URL, sim.URL)
+	cfg := stacktest.ServiceConfig("sim-storm", prom.URL, sim.URL)
 	frozen := time.Now()
 	b := handlers.NewBackends(cfg, func() time.Time { return frozen })
 	t.Cleanup(b.Close)

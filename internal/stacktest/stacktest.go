@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/studiosim"
 )
 
@@ -107,4 +108,17 @@ func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool,
 		}
 		time.Sleep(interval)
 	}
+}
+
+// ServiceConfig is a perfbot configuration with one service, job, whose metrics prom scrapes from the
+// simulator at simURL; node metrics are left out (the machine's load is not the service's).
+func ServiceConfig(job, promURL, simURL string) *config.Config {
+	c := &config.Config{Services: []config.Service{{
+		Name:       job,
+		Prometheus: config.Prometheus{URL: promURL, Selector: `job="` + job + `"`, NodeSelector: `job="none"`, Window: config.Duration(time.Minute)},
+		HealthURL:  simURL + "/health/detailed",
+		Thresholds: config.Thresholds{OpenAIP95: config.Duration(3 * time.Second)},
+	}}}
+	c.ApplyDefaults()
+	return c
 }
