@@ -119,7 +119,7 @@ func (w *webUI) state(rw http.ResponseWriter, r *http.Request) {
 		maps.Copy(st.Names, n.Channels)
 		st.Messages = w.messagesHTML(st.Channel.ID, st.User, n)
 		for _, cv := range w.s.Canvases(st.Channel.ID) {
-			st.Canvases = append(st.Canvases, uiCanvas{Title: orElse(cv.Title, "Canvas"), Markdown: cv.Markdown})
+			st.Canvases = append(st.Canvases, uiCanvas{Title: cv.Title, Markdown: cv.Markdown})
 		}
 	}
 	body, _ := json.Marshal(st)
@@ -399,11 +399,12 @@ func (w *webUI) messageHTML(m Message, files map[string]File, n Names, thread []
 		if len(thread) == 1 {
 			head = "1 reply"
 		}
-		b.WriteString(`<div class="thread"><div class="thread-head">` + head + `</div>`)
+		b.WriteString(`<div class="thread" data-thread="` + escText(m.TS) + `"><button type="button" class="thread-head" data-toggle>` +
+			head + `</button><div class="replies">`)
 		for _, r := range thread {
 			b.WriteString(w.messageHTML(r, files, n, nil))
 		}
-		b.WriteString(`</div>`)
+		b.WriteString(`</div></div>`)
 	}
 	b.WriteString(`</div>`)
 	return b.String()

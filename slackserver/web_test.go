@@ -111,7 +111,7 @@ func checkSafeHTML(t *testing.T, h string) {
 	tags := []string{"strong", "em", "del", "code", "pre", "span", "a", "div", "button", "table", "tr", "th", "td",
 		"img", "hr", "figure", "figcaption", "ul", "li", "time"}
 	attrs := []string{"class", "href", "target", "rel", "src", "alt", "loading", "type", "title", "download",
-		"data-action", "data-confirm", "data-url", "data-ts", "data-pin"}
+		"data-action", "data-confirm", "data-url", "data-ts", "data-pin", "data-thread", "data-toggle"}
 	z := html.NewTokenizer(strings.NewReader(h))
 	for {
 		switch z.Next() {
@@ -236,7 +236,7 @@ func TestWebStateShowsWhatTheUserSees(t *testing.T) {
 	}
 	checkSafeHTML(t, st.Messages)
 	for _, want := range []string{`data-action="logs"`, "&lt;script&gt;alert(1)&lt;/script&gt; <strong>p95</strong>",
-		`<div class="thread"><div class="thread-head">1 reply</div>`, `reply in thread <span class="mention">@alice</span>`,
+		`data-toggle>1 reply</button><div class="replies">`, `reply in thread <span class="mention">@alice</span>`,
 		"only for alice", "Only visible to you", `<img src="/ui/api/file?channel=` + w.c, `download>📎 notes.html</a>`} {
 		if !strings.Contains(st.Messages, want) {
 			t.Errorf("alice's view lacks %q:\n%s", want, st.Messages)

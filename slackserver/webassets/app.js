@@ -14,6 +14,7 @@
   const sel = { user: params.get('user') || '', channel: params.get('channel') || '' };
   let version = '';
   let shownChannel = '';
+  const openThreads = new Set(); // thread parents the person opened, kept across refreshes
 
   async function call(path, body) {
     const init = body
@@ -95,6 +96,9 @@
       t.textContent = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
       t.title = d.toString();
     });
+    box.querySelectorAll('.thread[data-thread]').forEach((t) => {
+      t.classList.toggle('open', openThreads.has(sel.channel + ' ' + t.dataset.thread));
+    });
     if (atBottom || shownChannel !== sel.channel) box.scrollTop = box.scrollHeight;
     shownChannel = sel.channel;
   }
@@ -106,7 +110,8 @@
     document.body.classList.toggle('with-canvas', canvases.length > 0);
     pane.replaceChildren(...canvases.map((cv) => {
       const sec = el('section', 'canvas');
-      sec.append(el('div', 'canvas-label', 'Canvas'), el('h2', '', cv.title));
+      sec.append(el('div', 'canvas-label', 'Canvas'));
+      if (cv.title) sec.append(el('h2', '', cv.title));
       sec.append(markdown(cv.markdown || '', names));
       return sec;
     }));
@@ -219,6 +224,13 @@
   });
 
   $('messages').addEventListener('click', async (e) => {
+    const toggle = e.target.closest('button[data-toggle]');
+    if (toggle) {
+      const t = toggle.closest('.thread');
+      const key = sel.channel + ' ' + t.dataset.thread;
+      if (t.classList.toggle('open')) openThreads.add(key); else openThreads.delete(key);
+      return;
+    }
     const btn = e.target.closest('button[data-action], button[data-pin]');
     const msg = btn && btn.closest('.msg[data-ts]');
     if (!msg) return;
