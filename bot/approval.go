@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -64,7 +65,7 @@ func (b *Bot) postApproval(ctx context.Context, req commandRequest, ap handlers.
 // with Approve (confirmed) and Deny buttons while the request is pending, and the outcome after.
 func RenderApproval(ap handlers.Approval) (string, []slack.Block) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s* requested by <@%s>\n", escapeTrunc(ap.Summary, 500), escapeLine(ap.RequestedBy, 30))
+	fmt.Fprintf(&b, "*%s* requested by %s\n", escapeTrunc(ap.Summary, 500), userMention(ap.RequestedBy))
 	for _, c := range ap.Changes {
 		fmt.Fprintf(&b, "• %s: %s → *%s*\n", escapeTrunc(c.What, 200), escapeTrunc(c.From, 200), escapeTrunc(c.To, 200))
 	}
@@ -80,10 +81,10 @@ func RenderApproval(ap handlers.Approval) (string, []slack.Block) {
 	}
 	ctxText := fmt.Sprintf("Status: *%s*", escapeLine(ap.Status, 40))
 	if ap.DecidedBy != "" {
-		ctxText += fmt.Sprintf(" by <@%s>", escapeLine(ap.DecidedBy, 30))
+		ctxText += " by " + userMention(ap.DecidedBy)
 	}
 	if ap.Status == "pending" {
-		ctxText += fmt.Sprintf(" · may approve: %s · expires <!date^%d^{time}|%s UTC>", escapeTrunc(ap.Approvers, 500), ap.ExpiresAt.Unix(), ap.ExpiresAt.UTC().Format("15:04"))
+		ctxText += fmt.Sprintf(" · may approve: %s · expires <!date^%d^{time}|%s UTC>", approverList(ap), ap.ExpiresAt.Unix(), ap.ExpiresAt.UTC().Format("15:04"))
 	}
 	if ap.Result != "" {
 		ctxText += " · " + escapeTrunc(ap.Result, 1500)
@@ -114,4 +115,33 @@ func statusMark(status string) string {
 		return "⏳"
 	}
 	return "⚙️"
+}
+
+var slackID = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
+
+// userMention mentions a Slack user ID; anything that is not one is shown as escaped text.
+func userMention(id string) string {
+	if slackID.MatchString(id) && (id[0] == 'U' || id[0] == 'W') {
+		return "<@" + id + ">"
+	}
+	return escapeLine(id, 60)
+}
+
+// approverList names who may approve: the listed users and the group, as mentions.
+func approverList(ap handlers.Approval) string {
+	var parts []string
+	for i, id := range ap.Approvers {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ap.Approvers)-10))
+			break
+		}
+		parts = append(parts, userMention(id))
+	}
+	if slackID.MatchString(ap.ApproverGroup) && ap.ApproverGroup[0] == 'S' {
+		parts = append(parts, "members of <!subteam^"+ap.ApproverGroup+">")
+	}
+	if len(parts) == 0 {
+		return "nobody is configured (actions.approvers)"
+	}
+	return strings.Join(parts, ", ")
 }

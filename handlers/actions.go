@@ -13,10 +13,16 @@ import (
 )
 
 // Actions runs the approval-gated commands (scale, limits, analyze, index, cancel).
-type Actions struct{ svc *actions.Service }
+type Actions struct {
+	svc       *actions.Service
+	approvers []string
+	group     string
+}
 
-// NewActions returns the action commands over an actions service.
-func NewActions(svc *actions.Service) *Actions { return &Actions{svc: svc} }
+// NewActions returns the action commands over an actions service; approvers and group are who may approve.
+func NewActions(svc *actions.Service, approvers []string, group string) *Actions {
+	return &Actions{svc: svc, approvers: approvers, group: group}
+}
 
 // Commands returns one command per action kind for Handlers.Add.
 func (a *Actions) Commands() []Command {
@@ -70,7 +76,7 @@ func (a *Actions) Decide(ctx context.Context, id, user string, approve bool) (Re
 
 func (a *Actions) report(r actions.Request) Report {
 	ap := &Approval{ID: r.ID, Summary: r.Spec.Summary(), RequestedBy: r.RequestedBy, DryRun: r.Plan.DryRun,
-		Warnings: r.Plan.Warnings, Approvers: a.svc.WhoMayApprove(), ExpiresAt: r.ExpiresAt, Status: string(r.Status), Result: r.Result}
+		Warnings: r.Plan.Warnings, Approvers: a.approvers, ApproverGroup: a.group, ExpiresAt: r.ExpiresAt, Status: string(r.Status), Result: r.Result}
 	for _, c := range r.Plan.Changes {
 		ap.Changes = append(ap.Changes, Change{What: c.What, From: c.From, To: c.To})
 	}

@@ -270,6 +270,9 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 			return fmt.Errorf("invite level %d: %w", l.Number, err)
 		}
 	}
-	return p.WS.Post(ctx, inc.ChannelID, fmt.Sprintf(":rotating_light: *Escalation — %s* (unresolved after %s). %s please join.",
-		Data(l.Name), l.After, mentions(l.Page)))
+	who := "Nobody is configured to page at this level (incidents.levels)."
+	if len(l.Page) > 0 {
+		who = mentions(l.Page) + " please join."
+	}
+	return p.WS.Post(ctx, inc.ChannelID, fmt.Sprintf(":rotating_light: *Escalation — %s* (unresolved after %s). %s", Data(l.Name), l.After, who))
 }

@@ -44,7 +44,9 @@ type Approval struct {
 	Changes     []Change
 	DryRun      string
 	Warnings    []string
-	Approvers   string // who may approve, as people read it
+	// Approvers are the user IDs allowed to approve, and ApproverGroup a user group whose members may.
+	Approvers     []string
+	ApproverGroup string
 	ExpiresAt   time.Time
 	Status      string // pending, denied, expired, executing, succeeded, failed
 	DecidedBy   string

@@ -149,7 +149,7 @@ func (a *App) actions(cfg *config.Config, pool *pgxpool.Pool, backends *handlers
 	if err != nil {
 		return nil, err
 	}
-	return handlers.NewActions(svc), nil
+	return handlers.NewActions(svc, cfg.Actions.Approvers, cfg.Actions.ApproverGroup), nil
 }
 
 // openState connects to perfbot's own database, naming the connections so actions never cancel them.
