@@ -43,12 +43,14 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 		check   string
 		subject string
 		top     bool // the finding must rank first
+		db      bool // the service's PostgreSQL is configured too
 	}{
 		{name: "latency", fault: studiosim.Fault{Kind: "latency", Endpoint: "/api/ideas", Delay: 800 * time.Millisecond}, check: "API p95 latency", subject: "/api/ideas", top: true},
 		{name: "errors", fault: studiosim.Fault{Kind: "errors", Endpoint: "/api/projects", Rate: 0.5}, check: "Error rate", subject: "/api/projects", top: true},
 		{name: "crewai", fault: studiosim.Fault{Kind: "crewai_failures", Rate: 0.7}, check: "CrewAI task errors"},
 		{name: "openai429", fault: studiosim.Fault{Kind: "openai_429", Rate: 0.6}, check: "OpenAI errors"},
 		{name: "openailatency", fault: studiosim.Fault{Kind: "openai_latency", Delay: 4 * time.Second}, check: "OpenAI p95 latency"},
+		{name: "slowsql", fault: studiosim.Fault{Kind: "slow_sql", Endpoint: "/api/ideas", Seconds: 1.5}, check: "DB query time", db: true},
 		{name: "healthy"},
 	}
 	jobs := map[string]string{}
@@ -69,6 +71,9 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := stacktest.ServiceConfig("sim-"+c.name, prom.URL, sims[c.name].URL)
+			if c.db {
+				cfg.Services[0].Postgres.DSN = sims[c.name].DSN
+			}
 			if c.fault.Kind == "" {
 				checkHealthy(t, cfg)
 				return

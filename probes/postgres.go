@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,13 +43,14 @@ var (
 	checkIdleInTx    = pgCheck{"idle in transaction", pgIdleInTx}
 	checkCacheHit    = pgCheck{"cache hit ratio", pgCacheHit}
 	checkStatements  = pgCheck{"slow statements", pgSlowStatements}
+	checkQueryTime   = pgCheck{"query time", pgQueryTime}
 	checkIndexes     = pgCheck{"missing indexes", pgMissingIndexes}
 )
 
 // Postgres is `/perf db`: every PostgreSQL diagnostic in one read-only transaction, merged into one Result.
 // A diagnostic that fails (a missing privilege, say) becomes an UNKNOWN finding and the others still run.
 func Postgres(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres", "PostgreSQL", checkConnections, checkLongQueries, checkLocks,
+	return runPG(ctx, env, "postgres", "PostgreSQL", checkConnections, checkQueryTime, checkLongQueries, checkLocks,
 		checkIdleInTx, checkCacheHit, checkStatements, checkIndexes)
 }
 
@@ -80,6 +82,12 @@ func PGCacheHit(ctx context.Context, env *Env) (Result, error) {
 // PGSlowStatements lists the statements with the highest mean time from pg_stat_statements.
 func PGSlowStatements(ctx context.Context, env *Env) (Result, error) {
 	return runPG(ctx, env, "postgres.statements", "PostgreSQL slowest statements", checkStatements)
+}
+
+// PGQueryTime is the runbook's trigger "Database query time > 1s": the statement running longest now is
+// CRIT past the threshold; the slowest statements since statistics began are shown beside it.
+func PGQueryTime(ctx context.Context, env *Env) (Result, error) {
+	return runPG(ctx, env, "postgres.query_time", "DB query time", checkQueryTime, checkStatements)
 }
 
 // PGMissingIndexes lists large tables read mostly by sequential scans.
@@ -332,7 +340,7 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 		return err
 	}
 	if schema == nil {
-		r.Add(Finding{Check: "DB query time", Status: Unknown, Subject: db,
+		r.Add(Finding{Check: "Slow statements", Status: Unknown, Subject: db,
 			Message: "pg_stat_statements is not installed in " + db +
 				": add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements"})
 		return nil
@@ -344,7 +352,7 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 	}
 	t := Table{Title: "Slowest statements (mean)", Columns: []string{"mean", "calls", "total", "statement"}}
 	limit := env.Service.Thresholds.DBQueryTime.D()
-	f := Finding{Check: "DB query time", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
+	f := Finding{Check: "Slow statements", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
 		Message: "no statements recorded yet"}
 	var calls, nrows int64
 	var mean, total float64
@@ -352,7 +360,7 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 	_, err = pgx.ForEachRow(rows, []any{&calls, &mean, &total, &nrows, &query}, func() error {
 		if len(t.Rows) == 0 {
 			f.Value = mean
-			f.Message = fmt.Sprintf("slowest mean %s over %d calls: %s", pgSecs(mean/1000), calls, RedactSQL(query))
+			f.Message = fmt.Sprintf("slowest mean %s over %d calls since statistics were reset: %s", pgSecs(mean/1000), calls, RedactSQL(query))
 		}
 		t.Rows = append(t.Rows, []string{pgSecs(mean / 1000), strconv.FormatInt(calls, 10), pgSecs(total / 1000), RedactSQL(query)})
 		return nil
@@ -361,12 +369,35 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 		return err
 	}
 	if f.Value > f.Threshold {
-		f.Status = Crit
+		f.Status = Warn // a mean over all time: a hint, not proof that queries are slow now
 	}
 	if len(t.Rows) > 0 {
 		r.Tables = append(r.Tables, t)
 		r.Summary = "slowest mean " + pgSecs(f.Value/1000)
 	}
+	r.Add(f)
+	return nil
+}
+
+func pgQueryTime(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+	limit := env.Service.Thresholds.DBQueryTime.D()
+	f := Finding{Check: "DB query time", Threshold: float64(limit.Milliseconds()), Unit: "ms", Message: "no statement is running"}
+	var pid int32
+	var secs float64
+	var query string
+	err := tx.QueryRow(ctx, sqlLongestActive).Scan(&pid, &secs, &query)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		f.Value, f.Subject = secs*1000, fmt.Sprintf("pid %d", pid)
+		f.Message = fmt.Sprintf("longest running statement %s (pid %d): %s", pgSecs(secs), pid, RedactSQL(query))
+		if f.Value > f.Threshold {
+			f.Status = Crit
+		}
+	}
+	r.Summary = "longest running statement " + pgSecs(secs)
 	r.Add(f)
 	return nil
 }

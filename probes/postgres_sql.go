@@ -106,3 +106,15 @@ WHERE n_live_tup >= $1
   AND seq_tup_read >= $1::int8 * $2::int8
 ORDER BY seq_tup_read DESC
 LIMIT 10`
+
+// sqlLongestActive is the statement that has been running longest right now (the runbook's "Database
+// query time > 1s" trigger, as it stands at this moment rather than averaged since statistics began).
+const sqlLongestActive = `
+SELECT pid, extract(epoch FROM now() - query_start)::float8 AS secs, coalesce(query, '')
+FROM pg_stat_activity
+WHERE datname = current_database()
+  AND pid <> pg_backend_pid()
+  AND state = 'active'
+  AND backend_type = 'client backend'
+ORDER BY query_start
+LIMIT 1`

@@ -15,7 +15,7 @@ func Registry() map[string]Probe {
 		{Name: "node", Title: "Node resources", Needs: NeedsPrometheus, Run: Node},
 		{Name: "process_memory", Title: "Service memory", Needs: NeedsPrometheus, Run: ProcessMemory},
 		{Name: "postgres", Title: "PostgreSQL", Needs: NeedsPostgres, Run: Postgres},
-		{Name: "db_query_time", Title: "DB query time", Needs: NeedsPostgres, Run: PGSlowStatements},
+		{Name: "db_query_time", Title: "DB query time", Needs: NeedsPostgres, Run: PGQueryTime},
 		{Name: "redis", Title: "Redis", Needs: NeedsRedis, Run: Redis},
 		{Name: "kube_pods", Title: "Pods", Needs: NeedsKube, Run: KubePods},
 		{Name: "kube_changes", Title: "Recent changes", Needs: NeedsKube, Run: KubeChanges},
