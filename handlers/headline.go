@@ -36,6 +36,15 @@ func headline(rep Report) string {
 	if len(failed) > 0 {
 		return "UNKNOWN: no trigger fired in the checks that ran" + tail
 	}
+	var unsure []string
+	for _, f := range rep.Findings {
+		if f.Status == probes.Unknown {
+			unsure = append(unsure, f.Check)
+		}
+	}
+	if len(unsure) > 0 {
+		return fmt.Sprintf("OK: no trigger fired; %d could not be measured: %s", len(unsure), strings.Join(unsure, ", "))
+	}
 	return fmt.Sprintf("OK: all %d checks within thresholds", len(rep.Sections))
 }
 
