@@ -32,16 +32,17 @@ func (w Workspace) CreateChannel(ctx context.Context, name string) (string, erro
 	return ch.ID, nil
 }
 
-// Invite adds users to a channel; users already there are fine.
+// Invite adds users to a channel one at a time: Slack rejects a whole batch when one of them is already
+// there, which would leave the others uninvited. Users already there are fine.
 func (w Workspace) Invite(ctx context.Context, channelID string, users []string) error {
-	if len(users) == 0 {
-		return nil
+	var errs []error
+	for _, u := range users {
+		_, err := w.b.api.InviteUsersToConversationContext(ctx, channelID, u)
+		if err != nil && !slackError(err, "already_in_channel") && !slackError(err, "cant_invite_self") {
+			errs = append(errs, fmt.Errorf("conversations.invite %s: %w", u, err))
+		}
 	}
-	_, err := w.b.api.InviteUsersToConversationContext(ctx, channelID, users...)
-	if err != nil && !slackError(err, "already_in_channel") && !slackError(err, "cant_invite_self") {
-		return fmt.Errorf("conversations.invite: %w", err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SetTopic sets the channel topic (Slack allows 250 characters).

@@ -23,7 +23,12 @@ func (in *Incidents) OnAlert(ctx context.Context, a incidents.Alert) error {
 		_, err := in.Start(context.WithoutCancel(ctx), d.Incident, "alertmanager")
 		return err
 	case incidents.AlertJoined:
-		if d.Recorded && d.Incident.ChannelID != "" {
+		if d.Incident.ChannelID == "" {
+			// Opened before, but the channel was never made (a crash between the two): make it now.
+			_, err := in.Start(context.WithoutCancel(ctx), d.Incident, "alertmanager")
+			return err
+		}
+		if d.Recorded {
 			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":bell: Alert firing: *%s* — %s", Data(a.Name()), Data(summary)))
 		}
 	case incidents.AlertNoted:

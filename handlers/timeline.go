@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/probes"
@@ -61,11 +64,11 @@ func (t Timeline) CommandDone(ctx context.Context, rec CommandRecord) {
 	}
 	t.record(ctx, inc, incidents.Event{Kind: incidents.KindCommand, OccurredAt: rec.At, Actor: rec.User,
 		Summary: fmt.Sprintf("%s: %s", rec.Report.Command, rec.Report.Headline), Detail: incidents.JSON(d),
-		Link: rec.Permalink, DedupeKey: "cmd:" + rec.ID})
+		Link: rec.Permalink, DedupeKey: keyOr("cmd:", rec.ID)})
 	for _, c := range rec.Charts {
 		cd := incidents.ChartDetail{Title: c.Chart.Title, Unit: c.Chart.Unit, Threshold: c.Chart.Threshold, Numbers: chartNumbers(c.Chart)}
 		t.record(ctx, inc, incidents.Event{Kind: incidents.KindChart, OccurredAt: rec.At, Actor: "perfbot",
-			Summary: "chart: " + c.Chart.Title, Detail: incidents.JSON(cd), Link: rec.Permalink, DedupeKey: "chart:" + c.FileID})
+			Summary: "chart: " + c.Chart.Title, Detail: incidents.JSON(cd), Link: rec.Permalink, DedupeKey: keyOr("chart:", c.FileID)})
 	}
 }
 
@@ -86,6 +89,15 @@ func (t Timeline) EventSeen(ctx context.Context, e EventRecord) {
 	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User,
 		Summary: fmt.Sprintf("%s marked message %s as important", Mention(e.User), e.ItemTS), Link: e.Link,
 		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS})
+}
+
+// keyOr is a dedupe key from an id, or a unique one when the id is missing (a post or upload that
+// failed has none, and two such events must not collapse into one).
+func keyOr(prefix, id string) string {
+	if id == "" || strings.HasSuffix(id, ":") {
+		return prefix + uuid.NewString()
+	}
+	return prefix + id
 }
 
 func (t Timeline) record(ctx context.Context, inc incidents.Incident, e incidents.Event) {
