@@ -47,10 +47,10 @@ type Approval struct {
 	// Approvers are the user IDs allowed to approve, and ApproverGroup a user group whose members may.
 	Approvers     []string
 	ApproverGroup string
-	ExpiresAt   time.Time
-	Status      string // pending, denied, expired, executing, succeeded, failed
-	DecidedBy   string
-	Result      string
+	ExpiresAt     time.Time
+	Status        string // pending, denied, expired, executing, succeeded, failed
+	DecidedBy     string
+	Result        string
 }
 
 // Change is one thing an approved action will change.
