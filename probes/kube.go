@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,6 +167,17 @@ func kubePodReady(p corev1.Pod) bool {
 	return false
 }
 
+// kubeGeneratedSuffix matches what the Deployment and ReplicaSet controllers append to names: a
+// pod-template hash, then (for pods) five random characters, both from Kubernetes' safe alphabet.
+// It keeps a sibling Deployment such as "<name>-worker" from being counted as this one.
+var kubeGeneratedSuffix = regexp.MustCompile(`^[bcdfghjklmnpqrstvwxz2456789]{6,10}(-[bcdfghjklmnpqrstvwxz2456789]{5})?$`)
+
+// kubeOwnedName reports whether an object name is the Deployment or one of its ReplicaSets or pods.
+func kubeOwnedName(deployment, name string) bool {
+	rest, ok := strings.CutPrefix(name, deployment+"-")
+	return name == deployment || (ok && kubeGeneratedSuffix.MatchString(rest))
+}
+
 // kubeWarningEvents adds the window's Warning events about the Deployment, its ReplicaSets and pods.
 func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res *Result) error {
 	evs, err := env.Kube.CoreV1().Events(d.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
@@ -188,7 +200,7 @@ func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res 
 	for _, e := range evs.Items {
 		seen := kubeEventTime(e)
 		o := e.InvolvedObject.Name
-		if env.Now.Sub(seen) > window || (o != d.Name && !strings.HasPrefix(o, d.Name+"-")) {
+		if env.Now.Sub(seen) > window || !kubeOwnedName(d.Name, o) {
 			continue
 		}
 		n := max(e.Count, 1)

@@ -285,3 +285,19 @@ func TestKubeProbesAsBot(t *testing.T) {
 		})
 	}
 }
+
+func TestKubeOwnedName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"agentic-studio":                        true,
+		"agentic-studio-75844b57bf":             true,
+		"agentic-studio-75844b57bf-8qqs4":       true,
+		"agentic-studio-worker":                 false,
+		"agentic-studio-worker-6d8f9c7b5-x2b4k": false,
+		"agentic-studio-api-75844b57bf-8qqs4":   false,
+		"other-75844b57bf-8qqs4":                false,
+	} {
+		if got := kubeOwnedName("agentic-studio", name); got != want {
+			t.Errorf("kubeOwnedName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
