@@ -66,7 +66,7 @@ func healthChecks(doc map[string]any) []healthCheck {
 		var detail []string
 		for _, k := range []string{"latency_ms", "error", "message"} {
 			if x, ok := m[k]; ok {
-				detail = append(detail, fmt.Sprintf("%s=%v", k, x))
+				detail = append(detail, fmt.Sprintf("%s=%v", k, RedactText(fmt.Sprint(x))))
 			}
 		}
 		out = append(out, healthCheck{name, st, strings.Join(detail, " ")})

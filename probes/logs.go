@@ -196,7 +196,7 @@ func logTable(title string, lines []logLine, n int) Table {
 		if i == n {
 			break
 		}
-		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(logWithoutStamp(l.Text), logLineRunes)})
+		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(RedactText(logWithoutStamp(l.Text)), logLineRunes)})
 	}
 	return t
 }
