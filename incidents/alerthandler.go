@@ -20,8 +20,10 @@ type AlertOptions struct {
 	MaxBody int64
 	// OnAlert is called once per new alert notification. The bot calls Store.HandleAlert and, when
 	// it opened an incident, creates the channel and starts the assessment (in the background, so
-	// Alertmanager is answered quickly). An error makes the handler answer 500 and forget the
-	// alert's receipt, so Alertmanager's retry handles it again. Nil means HandleAlert alone.
+	// Alertmanager is answered quickly). Success completes the alert's receipt: later deliveries
+	// are duplicates. An error makes the handler answer 500 and release the receipt, so
+	// Alertmanager's retry handles it again; if the process dies during OnAlert, the receipt is
+	// claimable again once Options.AlertLease has passed. Nil means HandleAlert alone.
 	OnAlert func(ctx context.Context, a Alert) error
 	Log     *slog.Logger
 }
@@ -36,7 +38,8 @@ type alertReply struct {
 
 // AlertHandler serves Alertmanager's webhook (POST, version 4): 401 without the bearer token,
 // 413 for an oversized body, 400 for a bad body (nothing stored), 500 when handling failed,
-// otherwise 200 with counts. Each alert is handled once per (fingerprint, startsAt, status).
+// otherwise 200 with counts. Each alert is handled once per (fingerprint, startsAt, status), or
+// again when a process died while handling it (see Store.ClaimAlert).
 func AlertHandler(st *Store, opts AlertOptions) http.Handler {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
@@ -79,12 +82,13 @@ func AlertHandler(st *Store, opts AlertOptions) http.Handler {
 	})
 }
 
-// handleAlerts claims and handles each alert; failures are released for Alertmanager's retry.
+// handleAlerts claims and handles each alert; successes are completed, failures released for
+// Alertmanager's retry.
 func handleAlerts(ctx context.Context, st *Store, opts AlertOptions, hook Webhook) (int, alertReply) {
 	rep := alertReply{Received: len(hook.Alerts)}
 	var failed []string
 	for _, a := range hook.Alerts {
-		fresh, err := st.ClaimAlert(ctx, a)
+		claim, fresh, err := st.ClaimAlert(ctx, a)
 		if err != nil {
 			opts.Log.Error("claim alert", "alert", a.Name(), "err", err)
 			failed = append(failed, a.Name())
@@ -97,10 +101,15 @@ func handleAlerts(ctx context.Context, st *Store, opts AlertOptions, hook Webhoo
 		if err := opts.OnAlert(ctx, a); err != nil {
 			opts.Log.Error("handle alert", "alert", a.Name(), "fingerprint", a.Fingerprint, "err", err)
 			failed = append(failed, a.Name())
-			if rerr := st.ReleaseAlert(context.WithoutCancel(ctx), a); rerr != nil {
+			if rerr := st.ReleaseAlert(context.WithoutCancel(ctx), claim); rerr != nil {
 				opts.Log.Error("release alert", "err", rerr)
 			}
 			continue
+		}
+		if err := st.CompleteAlert(context.WithoutCancel(ctx), claim); err != nil {
+			// Handled, but a redelivery after the lease is handled again; HandleAlert does not
+			// record one notification twice on an open incident, so the repeat is mostly harmless.
+			opts.Log.Error("complete alert", "alert", a.Name(), "fingerprint", a.Fingerprint, "err", err)
 		}
 		rep.New++
 	}

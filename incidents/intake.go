@@ -157,24 +157,3 @@ func alertEvent(a Alert) Event {
 			Fingerprint: a.Fingerprint, StartsAt: a.StartsAt, EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL,
 			Labels: a.Labels, Annotations: a.Annotations})}
 }
-
-// ClaimAlert stores the receipt of one alert notification and reports whether it is new. Alerts
-// are the same when fingerprint, startsAt and status match, so Alertmanager's repeats and
-// redeliveries are handled once while the later resolved notification still gets through.
-func (s *Store) ClaimAlert(ctx context.Context, a Alert) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO alert_receipts (fingerprint, starts_at, status, received_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, a.Fingerprint, a.StartsAt, a.Status, s.now())
-	if err != nil {
-		return false, fmt.Errorf("claim alert %s: %w", a.Fingerprint, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// ReleaseAlert forgets an alert's receipt, so a redelivery is handled again after a failure.
-func (s *Store) ReleaseAlert(ctx context.Context, a Alert) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM alert_receipts WHERE fingerprint = $1 AND starts_at = $2 AND status = $3`,
-		a.Fingerprint, a.StartsAt, a.Status); err != nil {
-		return fmt.Errorf("release alert %s: %w", a.Fingerprint, err)
-	}
-	return nil
-}

@@ -32,6 +32,9 @@ type Options struct {
 	Services []string
 	// ServiceLabels are the alert labels that name the service, tried in order (default service, job, app).
 	ServiceLabels []string
+	// AlertLease is how long a claimed alert receipt may stay uncompleted before a redelivery
+	// may claim it again (default DefaultAlertLease). It should exceed how long OnAlert takes.
+	AlertLease time.Duration
 	// Location is the time zone shown next to UTC in postmortems (default UTC).
 	Location *time.Location
 	// Instance names this process in claimed_by (default host:pid).
@@ -68,6 +71,9 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	}
 	if len(opts.ServiceLabels) == 0 {
 		opts.ServiceLabels = []string{"service", "job", "app"}
+	}
+	if opts.AlertLease <= 0 {
+		opts.AlertLease = DefaultAlertLease
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC
