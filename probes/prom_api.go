@@ -132,11 +132,13 @@ func SlowEndpoints(ctx context.Context, env *Env) (Result, error) {
 	return res, nil
 }
 
-// chartRate is the rate window used inside range queries: short enough to show change over the chart.
+// chartRate is the rate window used inside range queries: short enough to show change over the chart,
+// and at least a minute so that it holds several samples at the usual 15-30 s scrape intervals (a rate
+// over one sample is empty, which would read as "no problem").
 func chartRate(window time.Duration) time.Duration {
 	r := window / 5
-	if r < 15*time.Second {
-		r = 15 * time.Second
+	if r < time.Minute {
+		r = time.Minute
 	}
 	return r
 }

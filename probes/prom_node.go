@@ -13,8 +13,9 @@ func Node(ctx context.Context, env *Env) (Result, error) {
 	ns, w := env.Service.Prometheus.NodeSelector, promRange(env.Window)
 	t := env.Service.Thresholds
 	res := Result{Summary: "node CPU, memory, disk and network"}
-	cpuQ := fmt.Sprintf(`1 - avg(rate(node_cpu_seconds_total%s[%s]))`, sel(ns, `mode="idle"`), w)
-	memQ := fmt.Sprintf(`1 - sum(node_memory_MemAvailable_bytes%[1]s) / sum(node_memory_MemTotal_bytes%[1]s)`, sel(ns))
+	// The busiest node, not the average: one node at 96 % memory among idle ones is the problem.
+	cpuQ := fmt.Sprintf(`max(1 - avg by (instance) (rate(node_cpu_seconds_total%s[%s])))`, sel(ns, `mode="idle"`), w)
+	memQ := fmt.Sprintf(`max(1 - node_memory_MemAvailable_bytes%[1]s / node_memory_MemTotal_bytes%[1]s)`, sel(ns))
 	cpu, err := env.instant(ctx, cpuQ)
 	if err != nil {
 		return res, err
@@ -48,11 +49,11 @@ func Node(ctx context.Context, env *Env) (Result, error) {
 		return []string{name, f(v.v)}
 	}
 	res.Tables = append(res.Tables, Table{Title: "Node resources", Columns: []string{"Resource", "Value"}, Rows: [][]string{
-		row("CPU busy", one(cpu), pct), row("Memory used", one(mem), pct),
+		row("CPU busy (busiest node)", one(cpu), pct), row("Memory used (fullest node)", one(mem), pct),
 		row("Busiest disk I/O time", one(disk), pct),
 		row("Network receive", one(rx), func(f float64) string { return strconv.FormatFloat(f/1024, 'f', 1, 64) + " KiB/s" }),
 	}})
-	cpuS, err := env.series(ctx, fmt.Sprintf(`1 - avg(rate(node_cpu_seconds_total%s[%s]))`, sel(ns, `mode="idle"`), promRange(chartRate(env.Window))), env.Window)
+	cpuS, err := env.series(ctx, fmt.Sprintf(`max(1 - avg by (instance) (rate(node_cpu_seconds_total%s[%s])))`, sel(ns, `mode="idle"`), promRange(chartRate(env.Window))), env.Window)
 	if err != nil {
 		return res, err
 	}

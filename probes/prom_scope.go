@@ -51,6 +51,11 @@ func Scope(ctx context.Context, env *Env) (Result, error) {
 	}
 	res.Tables = append(res.Tables, Table{Title: "Scope over " + promRange(env.Window),
 		Columns: []string{"Endpoint", "Breach", "Time above threshold"}, Rows: rows})
+	if len(rows) == 0 {
+		res.Summary = "no samples in the window"
+		res.Add(Finding{Check: "Scope", Status: Unknown, Message: "no latency samples in the last " + promRange(env.Window)})
+		return res, nil
+	}
 	if len(breaches) == 0 {
 		res.Summary = fmt.Sprintf("no endpoint above p95 %s in the last %s", ms(limit), promRange(env.Window))
 		return res, nil
