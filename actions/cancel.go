@@ -27,13 +27,14 @@ type cancelAction struct {
 // backendInfo is what pg_stat_activity says about the target; its query text is never read.
 type backendInfo struct {
 	database, user, app, state, kind string
+	backendStart                     time.Time
 	queryStart                       *time.Time
 	runningFor                       float64
 	own, maySignal                   bool
 }
 
 const backendQuery = `SELECT coalesce(a.datname, ''), coalesce(a.usename, ''), a.application_name,
-	coalesce(a.state, ''), a.backend_type, a.query_start,
+	coalesce(a.state, ''), a.backend_type, a.backend_start, a.query_start,
 	coalesce(extract(epoch FROM clock_timestamp() - a.query_start), 0)::float8,
 	a.pid = pg_backend_pid() OR (a.application_name <> '' AND a.application_name = ANY($2::text[])),
 	(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
@@ -50,7 +51,7 @@ func (a *cancelAction) plan(ctx context.Context) (Plan, error) {
 	}
 	b := &a.backend
 	err = a.db.QueryRow(ctx, backendQuery, pid, own).Scan(&b.database, &b.user, &b.app, &b.state, &b.kind,
-		&b.queryStart, &b.runningFor, &b.own, &b.maySignal)
+		&b.backendStart, &b.queryStart, &b.runningFor, &b.own, &b.maySignal)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Plan{}, errs.NotFoundf("there is no PostgreSQL backend with pid %d (see `/perf db` for long-running queries)", pid)
 	}
@@ -67,6 +68,9 @@ func (a *cancelAction) plan(ctx context.Context) (Plan, error) {
 			pid, b.database, listOrNone(a.databases, "none"))
 	case !b.maySignal:
 		return Plan{}, errs.Forbiddenf("perfbot's database role may not signal backend %d of user %s", pid, b.user)
+	}
+	if err := a.samePinned(); err != nil {
+		return Plan{}, err
 	}
 	from := fmt.Sprintf("%s for %.0fs", b.state, b.runningFor)
 	to := "query cancelled"
@@ -95,13 +99,52 @@ func (a *cancelAction) ownApps(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// samePinned checks that the backend is still the session (and, for a cancel, runs the statement)
+// that the spec pinned, when it pinned one: at approval, and at request time if the caller pinned it.
+func (a *cancelAction) samePinned() error {
+	s, b := a.spec, a.backend
+	switch {
+	case s.BackendStart == nil:
+		return nil
+	case !s.BackendStart.Equal(b.backendStart):
+		return errs.Conflictf("pid %d now belongs to a session that started at %s, not the one requested: "+
+			"the session changed since the request; ask again", s.PID, b.backendStart.UTC().Format(time.RFC3339))
+	case !s.Terminate && !sameTime(s.QueryStart, b.queryStart):
+		return errs.Conflictf("backend %d runs another statement than the one requested: "+
+			"the session changed since the request; ask again", s.PID)
+	}
+	return nil
+}
+
+// pin records in spec the identity of the backend the plan found, so that approval signals that
+// session and statement or nothing.
+func (a *cancelAction) pin(spec Spec) Spec {
+	start := a.backend.backendStart
+	spec.BackendStart, spec.QueryStart = &start, nil
+	if !spec.Terminate {
+		spec.QueryStart = a.backend.queryStart
+	}
+	return spec
+}
+
+// signalQuery signals the backend only if it is still the pinned session and, for a cancel, still runs
+// the pinned statement; it returns no row otherwise. %s is pg_cancel_backend or pg_terminate_backend.
+const signalQuery = `SELECT %s(pid) FROM pg_stat_activity
+	WHERE pid = $1 AND backend_start = $2 AND ($3::boolean OR query_start IS NOT DISTINCT FROM $4::timestamptz)`
+
 func (a *cancelAction) execute(ctx context.Context) (string, error) {
 	fn, verb := "pg_cancel_backend", "cancelled the query of"
 	if a.spec.Terminate {
 		fn, verb = "pg_terminate_backend", "terminated"
 	}
 	var ok bool
-	if err := a.db.QueryRow(ctx, "SELECT "+fn+"($1)", a.spec.PID).Scan(&ok); err != nil {
+	err := a.db.QueryRow(ctx, fmt.Sprintf(signalQuery, fn), a.spec.PID, a.spec.BackendStart, a.spec.Terminate,
+		a.spec.QueryStart).Scan(&ok)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", errs.Conflictf("backend %d has ended, or is no longer the session or statement requested: "+
+			"the session changed since the request; ask again", a.spec.PID)
+	}
+	if err != nil {
 		return "", dbErr(err, "%s(%d)", fn, a.spec.PID)
 	}
 	if !ok {

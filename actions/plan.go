@@ -47,3 +47,9 @@ type action interface {
 	execute(ctx context.Context) (string, error)
 	verify(ctx context.Context) (string, error)
 }
+
+// pinner is an action whose plan identifies its target more closely than the spec names it (a pid
+// names a session only while it lives); pin records that identity in the spec stored with the request.
+type pinner interface {
+	pin(Spec) Spec
+}

@@ -91,6 +91,9 @@ func (s *Service) Request(ctx context.Context, requester, channel string, spec S
 	if err != nil {
 		return Request{}, err
 	}
+	if p, ok := a.(pinner); ok {
+		spec = p.pin(spec)
+	}
 	now := s.now().UTC()
 	r := Request{ID: s.newID().String(), Spec: spec, RequestedBy: requester, Channel: channel,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Actions.Expiry.D()), Status: StatusPending, Plan: plan}

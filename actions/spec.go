@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -61,6 +62,11 @@ type Spec struct {
 	// PID and Terminate are cancel's target backend and whether to terminate instead of cancel.
 	PID       int32 `json:"pid,omitempty"`
 	Terminate bool  `json:"terminate,omitempty"`
+	// BackendStart and QueryStart pin cancel's target when the request is made: the session (and, for
+	// a plain cancel, its statement) then running under PID. Approval signals that target or nothing,
+	// so a pid reused by another session, or a later statement, is never signalled.
+	BackendStart *time.Time `json:"backend_start,omitempty"`
+	QueryStart   *time.Time `json:"query_start,omitempty"`
 }
 
 // ParseRequest parses command text such as "scale agentic-studio 5" (a leading "/perf" is ignored)
