@@ -37,6 +37,10 @@ func (a *tableAction) planIndex(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	if a.tbl.partitioned {
+		return Plan{}, errs.Invalidf("%s.%s is a partitioned table, on which CREATE INDEX CONCURRENTLY cannot run: "+
+			"create it on each partition, then attach it", s.Schema, s.Table)
+	}
 	keys := make([]int16, len(s.Columns))
 	for i, c := range s.Columns {
 		n, ok := nums[c]
@@ -66,7 +70,7 @@ func (a *tableAction) planIndex(ctx context.Context) (Plan, error) {
 	}
 	var same []string
 	rows, err := a.db.Query(ctx, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-		WHERE i.indrelid = $1 AND i.indkey::int2[] = $2::int2[]`, a.tbl.oid, keys)
+		WHERE i.indrelid = $1 AND string_to_array(i.indkey::text, ' ')::int2[] = $2::int2[]`, a.tbl.oid, keys)
 	if err == nil {
 		same, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	}
@@ -83,21 +87,70 @@ func (a *tableAction) planIndex(ctx context.Context) (Plan, error) {
 	return p, nil
 }
 
-// createIndex builds the index without blocking writes; if the build fails it drops the invalid
-// index it leaves behind, so a retry can start clean.
+// createIndex builds the index without blocking writes. If the build fails after creating its index,
+// it drops the invalid index it left behind, so a retry can start clean; it never drops an index it
+// did not create (the name taken by another build, or an index that existed before).
 func (a *tableAction) createIndex(ctx context.Context) (string, error) {
+	s, name := a.spec, a.indexName()
+	var before *uint32
+	if err := a.db.QueryRow(ctx, "SELECT to_regclass($1)::oid", pgx.Identifier{s.Schema, name}.Sanitize()).Scan(&before); err != nil {
+		return "", fmt.Errorf("look up index %s.%s: %w", s.Schema, name, err)
+	}
+	if before != nil {
+		return "", errs.Conflictf("index %s.%s was created by someone else since the request; nothing was changed", s.Schema, name)
+	}
 	start := time.Now()
 	_, err := a.db.Exec(ctx, a.indexSQL())
 	if err == nil {
-		return fmt.Sprintf("created index %s.%s concurrently in %s", a.spec.Schema, a.indexName(),
+		return fmt.Sprintf("created index %s.%s concurrently in %s", s.Schema, name,
 			time.Since(start).Round(time.Millisecond)), nil
 	}
-	werr := dbErr(err, "CREATE INDEX CONCURRENTLY %s", a.indexName())
-	drop := "DROP INDEX CONCURRENTLY IF EXISTS " + pgx.Identifier{a.spec.Schema, a.indexName()}.Sanitize()
-	if _, derr := a.db.Exec(context.WithoutCancel(ctx), drop); derr != nil {
+	werr := dbErr(err, "CREATE INDEX CONCURRENTLY %s", name)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "23505") {
+		// The name was taken by another build before this one created anything: that index is not ours.
+		return "", errs.Conflictf("index %s.%s was created by someone else meanwhile; nothing was dropped (%s)",
+			s.Schema, name, pe.Message)
+	}
+	note, derr := a.dropFailedIndex(context.WithoutCancel(ctx))
+	if derr != nil {
 		return "", fmt.Errorf("%w (and dropping the invalid index failed: %v)", werr, derr)
 	}
+	if note != "" {
+		return "", fmt.Errorf("%w (%s)", werr, note)
+	}
 	return "", werr
+}
+
+// invalidIndexQuery finds the index a failed build left: named so, invalid, and not being built by
+// anyone now. A build whose index perfbot's role may not see counts as possibly this one.
+const invalidIndexQuery = `SELECT c.oid, EXISTS (SELECT 1 FROM pg_stat_progress_create_index p
+		WHERE p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND (p.index_relid = c.oid OR p.index_relid IS NULL OR p.relid IS NULL))
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid
+	WHERE n.nspname = $1 AND c.relname = $2 AND NOT i.indisvalid`
+
+// dropFailedIndex drops the invalid index a failed build of this action left behind. It returns a
+// note when there is one it must leave, because a build that may own it is still running.
+func (a *tableAction) dropFailedIndex(ctx context.Context) (string, error) {
+	s, name := a.spec, a.indexName()
+	var oid uint32
+	var building bool
+	err := a.db.QueryRow(ctx, invalidIndexQuery, s.Schema, name).Scan(&oid, &building)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil // the build failed before creating it, or it is valid after all
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up the invalid index %s.%s: %w", s.Schema, name, err)
+	}
+	if building {
+		return fmt.Sprintf("the invalid index %s.%s is left in place while another index build runs; "+
+			"drop it with DROP INDEX CONCURRENTLY when that ends", s.Schema, name), nil
+	}
+	if _, err := a.db.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+pgx.Identifier{s.Schema, name}.Sanitize()); err != nil {
+		return "", err
+	}
+	return "", nil
 }
 
 func (a *tableAction) verifyIndex(ctx context.Context) (string, error) {

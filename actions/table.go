@@ -29,6 +29,7 @@ type tableInfo struct {
 	oid          uint32
 	database     string
 	mayChange    bool // perfbot's role owns the table (or is superuser)
+	partitioned  bool // relkind p: a partitioned table, which has no storage of its own
 	size         int64
 	liveRows     int64
 	modified     int64
@@ -56,13 +57,13 @@ func (a *tableAction) lookup(ctx context.Context) error {
 	err := a.db.QueryRow(ctx, `SELECT c.oid, current_database(),
 			pg_has_role(current_user, c.relowner, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
 			pg_total_relation_size(c.oid), coalesce(s.n_live_tup, 0), coalesce(s.n_mod_since_analyze, 0),
-			greatest(s.last_analyze, s.last_autoanalyze)
+			greatest(s.last_analyze, s.last_autoanalyze), c.relkind = 'p'
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
 		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'm')`,
 		a.spec.Schema, a.spec.Table).Scan(&a.tbl.oid, &a.tbl.database, &a.tbl.mayChange, &a.tbl.size,
-		&a.tbl.liveRows, &a.tbl.modified, &a.tbl.lastAnalyzed)
+		&a.tbl.liveRows, &a.tbl.modified, &a.tbl.lastAnalyzed, &a.tbl.partitioned)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a.tableNotFound(ctx)
 	}
