@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -210,37 +211,64 @@ func levelLabel(l Level) string {
 }
 
 // Escalate fires the incident's next unfired level now, on a person's request, paging it with
-// pager (nil: the caller pages). It is a Conflict error when every level has already fired.
+// pager (nil: the caller pages). It is a Conflict error when every level has already fired, and
+// when that level is being paged right now by the clock or another person: waiting for that page
+// would escalate one level further than anyone asked for.
 func (s *Store) Escalate(ctx context.Context, incidentID uuid.UUID, actor string, pager Pager) (Escalation, error) {
 	now := s.now()
 	var fired Escalation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+escalationCols+`, `+prefixed("i.")+`
-			FROM escalations e JOIN incidents i ON i.id = e.incident_id
-			WHERE e.incident_id = $1 AND e.fired_at IS NULL AND e.cancelled_at IS NULL AND i.status = 'open'
-			ORDER BY e.level LIMIT 1 FOR UPDATE OF e`, incidentID)
+		d, err := s.lockNextLevel(ctx, tx, incidentID)
 		if err != nil {
-			return fmt.Errorf("lock next level: %w", err)
-		}
-		due, err := pgx.CollectRows(rows, scanDue)
-		if err != nil {
-			return fmt.Errorf("lock next level: %w", err)
-		}
-		if len(due) == 0 {
-			return s.noNextLevel(ctx, incidentID)
+			return err
 		}
 		if pager != nil {
-			if err := pager.Page(ctx, due[0].inc, due[0].esc.Level); err != nil {
-				return fmt.Errorf("page %s: %w", levelLabel(due[0].esc.Level), err)
+			pctx, cancel := context.WithTimeoutCause(ctx, pageTimeout, errors.New("page timed out"))
+			err := pager.Page(pctx, d.inc, d.esc.Level)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("page %s: %w", levelLabel(d.esc.Level), err)
 			}
 		}
-		fired, err = s.markFired(ctx, tx, due[0], now, "manual:"+actor, actor, nil)
+		fired, err = s.markFired(ctx, tx, d, now, "manual:"+actor, actor, nil)
 		return err
 	})
 	if err != nil {
 		return Escalation{}, fmt.Errorf("escalate: %w", err)
 	}
 	return fired, nil
+}
+
+// lockNextLevel locks the incident's lowest unfired level without waiting: when another
+// transaction holds it (it is being paged), or fired it since the level was looked up, it is a
+// Conflict error naming the level.
+func (s *Store) lockNextLevel(ctx context.Context, tx pgx.Tx, incidentID uuid.UUID) (dueEscalation, error) {
+	var level int
+	err := tx.QueryRow(ctx, `SELECT e.level FROM escalations e JOIN incidents i ON i.id = e.incident_id
+		WHERE e.incident_id = $1 AND e.fired_at IS NULL AND e.cancelled_at IS NULL AND i.status = 'open'
+		ORDER BY e.level LIMIT 1`, incidentID).Scan(&level)
+	if isNoRows(err) {
+		return dueEscalation{}, s.noNextLevel(ctx, incidentID)
+	}
+	if err != nil {
+		return dueEscalation{}, fmt.Errorf("find next level: %w", err)
+	}
+	rows, err := tx.Query(ctx, `SELECT `+escalationCols+`, `+prefixed("i.")+`
+		FROM escalations e JOIN incidents i ON i.id = e.incident_id
+		WHERE e.incident_id = $1 AND e.level = $2 AND e.fired_at IS NULL AND e.cancelled_at IS NULL
+			AND i.status = 'open'
+		FOR UPDATE OF e SKIP LOCKED`, incidentID, level)
+	if err != nil {
+		return dueEscalation{}, fmt.Errorf("lock level %d: %w", level, err)
+	}
+	due, err := pgx.CollectRows(rows, scanDue)
+	if err != nil {
+		return dueEscalation{}, fmt.Errorf("lock level %d: %w", level, err)
+	}
+	if len(due) == 0 {
+		return dueEscalation{}, errs.Conflictf("level %d is being paged right now", level)
+	}
+	return due[0], nil
 }
 
 func (s *Store) noNextLevel(ctx context.Context, id uuid.UUID) error {
