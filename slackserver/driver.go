@@ -3,6 +3,7 @@ package slackserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -38,8 +39,13 @@ func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, t
 	return e.id, nil
 }
 
-// userInChannel checks the user and channel exist and makes the user a member,
-// since only members can type in a channel; s.mu must be held.
+// ErrNotInChannel is returned (wrapped) when a user acts in a private channel or a
+// direct message they are not a member of; add them first with AddMember.
+var ErrNotInChannel = errors.New("not_in_channel")
+
+// userInChannel checks the user and channel exist and that the user may act there: a
+// public channel is joined on the way, as a user opening it does; a private channel or
+// DM needs the user to be a member already. s.mu must be held.
 func (s *Server) userInChannel(userID, channelID string) (*User, *Channel, error) {
 	u := s.ws.users[userID]
 	if u == nil {
@@ -49,7 +55,12 @@ func (s *Server) userInChannel(userID, channelID string) (*User, *Channel, error
 	if c == nil {
 		return nil, nil, fmt.Errorf("unknown channel %s", channelID)
 	}
-	c.addMember(userID)
+	if !c.isMember(userID) {
+		if c.IsPrivate || c.IM {
+			return nil, nil, fmt.Errorf("user %s in private channel %s: %w (add the user with AddMember)", userID, channelID, ErrNotInChannel)
+		}
+		c.addMember(userID)
+	}
 	return u, c, nil
 }
 
