@@ -68,6 +68,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 }
 
 // applyResponse shows a response_url message and returns an error code or ""; s.mu must be held.
+// Only a message Slack accepts spends one of the URL's uses.
 func (s *Server) applyResponse(id string, msg responseMessage) string {
 	t := s.ws.responses[id]
 	switch {
@@ -78,8 +79,15 @@ func (s *Server) applyResponse(id string, msg responseMessage) string {
 	case t.uses >= responseURLUses:
 		return "used_url"
 	}
-	t.uses++
-	ch := s.ws.channels[t.channelID]
+	code := s.showResponse(t, msg)
+	if code == "" {
+		t.uses++
+	}
+	return code
+}
+
+// showResponse checks and shows one response_url message; s.mu must be held.
+func (s *Server) showResponse(t *responseTarget, msg responseMessage) string {
 	if msg.DeleteOriginal {
 		return s.deleteOriginal(t)
 	}
@@ -92,6 +100,14 @@ func (s *Server) applyResponse(id string, msg responseMessage) string {
 	}
 	if msg.ReplaceOriginal && t.messageTS != "" {
 		return s.replaceOriginal(t, ct)
+	}
+	ch := s.ws.channels[t.channelID]
+	if ch == nil {
+		return "channel_not_found"
+	}
+	var err error
+	if ct.threadTS, err = s.threadParent(ch, ct.threadTS); err != nil {
+		return err.(*apiError).code
 	}
 	if msg.ResponseType == "in_channel" {
 		s.appendMessage(ch, s.opts.BotUserID, ct)
