@@ -46,8 +46,8 @@ type handlerFunc func(s *Server, c *call) (map[string]any, error)
 // method is one Web API method the server implements.
 type method struct {
 	fn       handlerFunc
-	appToken bool               // needs the app-level (xapp-) token instead of the bot token
-	limitKey func(*call) string // non-nil: rate-limited per key (e.g. per channel)
+	appToken bool                        // needs the app-level (xapp-) token instead of the bot token
+	limitKey func(*Server, *call) string // non-nil: rate-limited per key (e.g. per channel); takes s.mu
 }
 
 func (s *Server) routes() {

@@ -30,7 +30,28 @@ var apiMethods = map[string]method{
 	"bookmarks.add":                 {fn: (*Server).bookmarksAdd},
 }
 
-func perChannel(c *call) string { return c.arg("channel") }
+// perChannel keys a limit on the channel the call resolves to, so a channel named by
+// ID, "#name" or name (and a DM by its ID or its user's ID) shares one bucket.
+func perChannel(s *Server, c *call) string {
+	ref := c.arg("channel")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.ws.channelByRef(ref)
+	if ch == nil && s.ws.users[ref] != nil {
+		return "im/" + ref // the DM postMessage opens: keyed by its user until then and after
+	}
+	switch {
+	case ch == nil:
+		return "unknown/" + ref
+	case ch.IM:
+		for _, m := range ch.Members {
+			if m != s.opts.BotUserID {
+				return "im/" + m
+			}
+		}
+	}
+	return ch.ID
+}
 
 // connectionsOpen answers apps.connections.open with a one-time WebSocket URL on this host.
 func (s *Server) connectionsOpen(c *call) (map[string]any, error) {

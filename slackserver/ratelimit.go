@@ -69,7 +69,7 @@ func (s *Server) limit(name string, m method, c *call) (int, bool) {
 	}
 	now := s.clock.Now()
 	if m.limitKey != nil {
-		if wait, ok := s.limiter.take(name+"/"+m.limitKey(c), cfg.PostMessagePerSecond, cfg.PostMessageBurst, now); !ok {
+		if wait, ok := s.limiter.take(name+"/"+m.limitKey(s, c), cfg.PostMessagePerSecond, cfg.PostMessageBurst, now); !ok {
 			return wait, true
 		}
 	}
