@@ -66,7 +66,7 @@ func (s *Server) webHandler() http.Handler {
 	mux.HandleFunc("POST "+uiPath+"api/send", w.send)
 	mux.HandleFunc("POST "+uiPath+"api/click", w.click)
 	mux.HandleFunc("POST "+uiPath+"api/pin", w.pin)
-	return mux
+	return guardUI(mux)
 }
 
 // uiUser and uiChannel are the switcher and sidebar entries of the state.
