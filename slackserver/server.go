@@ -16,7 +16,8 @@
 // What Slack checks and this server checks too: token kinds (xoxb- for the Web API,
 // xapp- for apps.connections.open), required arguments and error codes from Slack's
 // method references (methods_gen.go), Block Kit limits (ValidateBlocks), channel
-// membership, and rate limits (HTTP 429 with Retry-After). Known simplifications: the
+// membership (a user who types or clicks in a public channel joins it; a private channel
+// or DM needs AddMember first), and rate limits (HTTP 429 with Retry-After). Known simplifications: the
 // bot must be a member to post in public channels (no chat:write.public), canvases
 // have no sections, and a thread_ts that names no message is refused.
 package slackserver
