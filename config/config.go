@@ -2,12 +2,10 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
+	"reflect"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -196,8 +194,6 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // Load reads a YAML file strictly (unknown keys are errors), expands ${VAR} from env, and fills defaults.
 // It does not validate; call Validate for every problem at once.
 func Load(path string, getenv func(string) string) (*Config, error) {
@@ -208,47 +204,27 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	return Parse(raw, getenv)
 }
 
-// Parse is Load on bytes.
+// Parse is Load on bytes. ${VAR} is expanded after parsing, inside scalar values only, so a
+// variable's value is always exactly one value: it cannot end at a " #", change the document's
+// structure or add keys, and references inside comments are not read at all. Inside a flow
+// collection ({…} or […]) YAML reads "{" and "}" as structure, so quote the reference there.
 func Parse(raw []byte, getenv func(string) string) (*Config, error) {
-	expanded, missing := expandEnv(raw, getenv)
-	c := &Config{}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
-	c.ApplyDefaults()
-	c.MissingEnv = missing
-	return c, nil
-}
-
-// expandEnv replaces ${VAR} outside comments with its value and lists the variables that were unset.
-func expandEnv(raw []byte, getenv func(string) string) ([]byte, []string) {
-	var missing []string
-	lines := bytes.Split(raw, []byte("\n"))
-	for i, line := range lines {
-		code, comment := splitComment(line)
-		code = envRef.ReplaceAllFunc(code, func(m []byte) []byte {
-			name := string(envRef.FindSubmatch(m)[1])
-			v := getenv(name)
-			if v == "" {
-				missing = append(missing, name)
-			}
-			return []byte(v)
-		})
-		lines[i] = append(code, comment...)
-	}
-	return bytes.Join(lines, []byte("\n")), missing
-}
-
-// splitComment cuts a YAML line before its comment: a # at the start or after a blank.
-func splitComment(line []byte) ([]byte, []byte) {
-	for i, c := range line {
-		if c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
-			return append([]byte(nil), line[:i]...), line[i:]
+	c := &Config{}
+	if doc.Kind != 0 {
+		c.MissingEnv = expandEnv(&doc, getenv)
+		if err := errors.Join(unknownKeys(&doc, reflect.TypeOf(c).Elem(), "")...); err != nil {
+			return nil, fmt.Errorf("parse config: %w", err)
+		}
+		if err := doc.Decode(c); err != nil {
+			return nil, fmt.Errorf("parse config: %w", err)
 		}
 	}
-	return append([]byte(nil), line...), nil
+	c.ApplyDefaults()
+	return c, nil
 }
 
 // Service returns the named service, or the first one when name is empty.
