@@ -51,7 +51,9 @@ type Escalation struct {
 }
 
 // Pager is how an escalation reaches people: the bot posts in the incident channel, mentions the
-// level's users and groups, and invites them. It is declared here, where it is used.
+// level's users and groups, and invites them. It is declared here, where it is used. Page may be
+// called again for a level it already paged when a process died before recording the page (see
+// FireDue); it returns ErrNoChannel when the incident has no channel to page in.
 type Pager interface {
 	Page(ctx context.Context, inc Incident, level Level) error
 }
@@ -114,8 +116,9 @@ func (s *Store) Escalations(ctx context.Context, incidentID uuid.UUID) ([]Escala
 // ClaimDue claims up to limit escalations that are due at now, unfired, and belong to open
 // incidents; it marks them fired by claimer and records their escalated events in the same
 // transaction. Rows another process holds are skipped (FOR UPDATE SKIP LOCKED), so concurrent
-// claimers each get distinct escalations and every escalation is claimed exactly once. The caller
-// pages after the commit; use FireDue to page inside the claim instead.
+// claimers each get distinct escalations and every escalation is claimed by one transaction only.
+// The caller pages after the commit, so paging is at most once: a process that dies between the
+// commit and its page loses that page. FireDue pages inside the claim instead (at least once).
 func (s *Store) ClaimDue(ctx context.Context, now time.Time, claimer string, limit int) ([]Escalation, error) {
 	var out []Escalation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -237,7 +238,8 @@ func TestLateClaimerFiresOverdue(t *testing.T) {
 }
 
 func TestFailingPageIsRetriedThenGivenUp(t *testing.T) {
-	st, _ := newStore(t, Options{})
+	logs := &logRecorder{}
+	st, _ := newStore(t, Options{Log: slog.New(logs)})
 	ctx := context.Background()
 	inc := openN(t, st, 1)[0]
 	pager := newPager()
@@ -256,6 +258,10 @@ func TestFailingPageIsRetriedThenGivenUp(t *testing.T) {
 	pager.fail = nil
 	if n, _ := st.FireDue(ctx, now, "p", pager); n != 0 || pager.total() != 0 {
 		t.Errorf("level 1 paged again after giving up (fired %d)", n)
+	}
+	// Giving up means nobody was paged: that is an error in the log, the retries before it warnings.
+	if w, e := logs.count(slog.LevelWarn, "page failed"), logs.count(slog.LevelError, "giving up"); w != maxPageAttempts-1 || e != 1 {
+		t.Errorf("logged %d warnings and %d errors, want %d and 1", w, e, maxPageAttempts-1)
 	}
 }
 
