@@ -52,17 +52,20 @@ func kubeConfig(t testing.TB) *rest.Config {
 	return cfg
 }
 
-// scaleCounter counts the real (non-dry-run) scale updates a client sends to the API server.
+// scaleCounter counts the real (non-dry-run) scale updates a client gets the API server to apply; an
+// update refused for a stale resourceVersion (409) applies nothing and is not counted.
 type scaleCounter struct {
 	next    http.RoundTripper
 	updates *atomic.Int64
 }
 
 func (c scaleCounter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/scale") && !r.URL.Query().Has("dryRun") {
+	resp, err := c.next.RoundTrip(r)
+	if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/scale") && !r.URL.Query().Has("dryRun") &&
+		err == nil && resp.StatusCode < 300 {
 		c.updates.Add(1)
 	}
-	return c.next.RoundTrip(r)
+	return resp, err
 }
 
 // countingClient is a clientset whose real scale updates are counted in updates.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/perfbot/perfbot/errs"
 )
 
 // Change is one value an action changes, from its current to its target value ("replicas", "3", "5").
@@ -52,4 +54,24 @@ type action interface {
 // names a session only while it lives); pin records that identity in the spec stored with the request.
 type pinner interface {
 	pin(Spec) Spec
+}
+
+// changedSince returns a Conflict when a value a scale or limits change starts from moved between the
+// request (requested) and its approval (now): what was approved was computed from the old value. The
+// other actions' From values describe live activity (a query's running time, the last analyze) and
+// are not compared.
+func changedSince(kind Kind, requested, now Plan) error {
+	if kind != Scale && kind != Limits {
+		return nil
+	}
+	was := map[string]string{}
+	for _, c := range requested.Changes {
+		was[c.What] = c.From
+	}
+	for _, c := range now.Changes {
+		if from, ok := was[c.What]; ok && from != c.From {
+			return errs.Conflictf("%s changed from %s to %s since the request; ask again", c.What, from, c.From)
+		}
+	}
+	return nil
 }

@@ -41,8 +41,8 @@ func (a *scaleAction) plan(ctx context.Context) (Plan, error) {
 	}
 	dry := sc.DeepCopy()
 	dry.Spec.Replicas = target
-	// Controllers bump the resourceVersion with every status write; the change is "set replicas to N",
-	// so it is sent unconditionally rather than failing on a status update in between.
+	// Controllers bump the resourceVersion with every status write; the dry run checks the change,
+	// not the version (execute sends the version it read, and re-checks the replicas on a conflict).
 	dry.ResourceVersion = ""
 	_, err = a.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, dry, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 	if err != nil {
@@ -76,30 +76,42 @@ func (a *scaleAction) hpaWarnings(ctx context.Context) []string {
 	return out
 }
 
+// execute sets the replicas only on the scale plan read: the update carries its resourceVersion, and
+// after a conflict (often just a status write) it goes ahead only if the replicas are still as read.
 func (a *scaleAction) execute(ctx context.Context) (string, error) {
 	ns, name, target := a.spec.Namespace, a.spec.Deployment, a.spec.Replicas
-	var from int32
-	if a.current != nil {
-		from = a.current.Spec.Replicas
+	if a.current == nil {
+		return "", fmt.Errorf("scale %s/%s: executed without a plan", ns, name)
 	}
+	from := a.current.Spec.Replicas
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if a.current == nil {
 			sc, err := a.kube.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
 			if err != nil {
-				return err
+				return kubeErr(err, "read the scale of %s/%s", ns, name)
 			}
-			a.current, from = sc, sc.Spec.Replicas
+			if sc.Spec.Replicas != from {
+				return errs.Conflictf("replicas changed from %d to %d since the request; ask again", from, sc.Spec.Replicas)
+			}
+			a.current = sc
 		}
 		sc := a.current.DeepCopy()
-		sc.Spec.Replicas, sc.ResourceVersion = target, ""
+		sc.Spec.Replicas = target
 		_, err := a.kube.AppsV1().Deployments(ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			a.current = nil
+			return err
 		}
-		return err
+		if err != nil {
+			return kubeErr(err, "scale %s/%s", ns, name)
+		}
+		return nil
 	})
-	if err != nil {
+	if apierrors.IsConflict(err) {
 		return "", kubeErr(err, "scale %s/%s", ns, name)
+	}
+	if err != nil {
+		return "", err
 	}
 	return fmt.Sprintf("replicas %d → %d set on %s/%s", from, target, ns, name), nil
 }

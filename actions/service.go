@@ -260,7 +260,11 @@ func (s *Service) run(ctx context.Context, r Request) (Request, error) {
 	status, result := StatusSucceeded, ""
 	a, _, err := s.build(ctx, r.Spec)
 	if err == nil {
-		_, err = a.plan(ctx) // re-read the live state: it may have moved since the request
+		var now Plan
+		now, err = a.plan(ctx) // re-read the live state: it may have moved since the request
+		if err == nil {
+			err = changedSince(r.Spec.Kind, r.Plan, now)
+		}
 	}
 	var executed string
 	if err == nil {

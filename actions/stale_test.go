@@ -1,0 +1,122 @@
+package actions
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/perfbot/perfbot/errs"
+)
+
+// TestKubeChangedSinceRequest: a scale or resource patch whose starting point moved between request
+// and approval is refused when approved, and the deployment keeps what the other change set.
+func TestKubeChangedSinceRequest(t *testing.T) {
+	ctx := context.Background()
+	kcfg := kubeConfig(t)
+	k := newKubeTarget(t, kcfg, 1)
+	k.waitObserved(t)
+	var updates atomic.Int64
+	f := newFixture(t, func(o *Options) {
+		o.Kube = countingClient(t, kcfg, &updates)
+		o.Config.Actions.Deployments = append(o.Config.Actions.Deployments, k.limit(1, 6))
+	})
+
+	t.Run("scale", func(t *testing.T) {
+		r, err := f.svc.Request(ctx, "carol", "C1", mustParse(t, "scale agentic-studio 3"))
+		if err != nil {
+			t.Fatalf("Request: %v", err)
+		}
+		sc, err := k.cs.AppsV1().Deployments(k.ns).GetScale(ctx, k.name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Spec.Replicas = 2
+		if _, err := k.cs.AppsV1().Deployments(k.ns).UpdateScale(ctx, k.name, sc, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("scale to 2 as admin: %v", err)
+		}
+		done, err := f.svc.Approve(ctx, r.ID, "alice")
+		if err != nil {
+			t.Fatalf("Approve: %v", err)
+		}
+		if done.Status != StatusFailed || !strings.Contains(done.Result, "replicas changed from 1 to 2 since the request; ask again") {
+			t.Errorf("status %s, result %q; want failed with the replicas conflict", done.Status, done.Result)
+		}
+		if got := *k.deployment(t).Spec.Replicas; got != 2 || updates.Load() != 0 {
+			t.Errorf("replicas %d after %d scale updates by perfbot, want 2 and none", got, updates.Load())
+		}
+	})
+
+	t.Run("limits", func(t *testing.T) {
+		r, err := f.svc.Request(ctx, "carol", "C1", mustParse(t, "limits agentic-studio cpu=1 memory=1Gi"))
+		if err != nil {
+			t.Fatalf("Request: %v", err)
+		}
+		patch := `{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":{"limits":{"cpu":"750m"}}}]}}}}`
+		if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, k.name, types.StrategicMergePatchType, []byte(patch),
+			metav1.PatchOptions{}); err != nil {
+			t.Fatalf("patch cpu to 750m as admin: %v", err)
+		}
+		done, err := f.svc.Approve(ctx, r.ID, "alice")
+		if err != nil {
+			t.Fatalf("Approve: %v", err)
+		}
+		if done.Status != StatusFailed || !strings.Contains(done.Result, "limits.cpu changed from 500m to 750m since the request; ask again") {
+			t.Errorf("status %s, result %q; want failed with the limits conflict", done.Status, done.Result)
+		}
+		lim := k.deployment(t).Spec.Template.Spec.Containers[0].Resources.Limits
+		if lim.Cpu().String() != "750m" || lim.Memory().String() != "512Mi" {
+			t.Errorf("limits cpu=%s memory=%s, want what the admin left: 750m, 512Mi", lim.Cpu(), lim.Memory())
+		}
+	})
+}
+
+// TestScaleUpdateIsConditional: the scale update carries the version the plan read, so a change of
+// replicas between the approval's re-check and the update is refused, while any other write in between
+// (a label, a status update) only makes it re-read and go ahead.
+func TestScaleUpdateIsConditional(t *testing.T) {
+	ctx := context.Background()
+	kcfg := kubeConfig(t)
+	k := newKubeTarget(t, kcfg, 1)
+	k.waitObserved(t)
+	planned := func(t *testing.T) *scaleAction {
+		a := &scaleAction{kube: k.cs, spec: Spec{Kind: Scale, Namespace: k.ns, Deployment: k.name, Replicas: 3}}
+		if _, err := a.plan(ctx); err != nil {
+			t.Fatalf("plan: %v", err)
+		}
+		return a
+	}
+	t.Run("replicas changed", func(t *testing.T) {
+		a := planned(t)
+		sc := a.current.DeepCopy()
+		sc.Spec.Replicas = 2
+		if _, err := k.cs.AppsV1().Deployments(k.ns).UpdateScale(ctx, k.name, sc, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := a.execute(ctx)
+		wantKind(t, err, errs.Conflict)
+		if !strings.Contains(err.Error(), "replicas changed from 1 to 2 since the request; ask again") {
+			t.Errorf("message %q", err)
+		}
+		if got := *k.deployment(t).Spec.Replicas; got != 2 {
+			t.Errorf("replicas %d, want 2", got)
+		}
+	})
+	t.Run("other write", func(t *testing.T) {
+		a := planned(t) // replicas 2 now, from the subtest before
+		patch := `{"metadata":{"labels":{"touched":"yes"}}}`
+		if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, k.name, types.MergePatchType, []byte(patch),
+			metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := a.execute(ctx); err != nil || !strings.Contains(out, "replicas 2 → 3") {
+			t.Fatalf("execute = %q, %v", out, err)
+		}
+		if got := *k.deployment(t).Spec.Replicas; got != 3 {
+			t.Errorf("replicas %d, want 3", got)
+		}
+	})
+}
