@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/perfbot/perfbot/errs"
 )
@@ -24,6 +25,10 @@ type limitsAction struct {
 	kube      kubernetes.Interface
 	spec      Spec
 	container string
+	// rv and planned are the deployment's resourceVersion and the changes as plan read them; execute
+	// patches that version only, and after a conflict goes on only if the changes still start there.
+	rv      string
+	planned []Change
 }
 
 func (a *limitsAction) plan(ctx context.Context) (Plan, error) {
@@ -39,15 +44,10 @@ func (a *limitsAction) plan(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p := Plan{Summary: fmt.Sprintf("set resources of container %s in %s/%s", a.container, ns, name)}
-	for _, w := range a.wanted() {
-		from := "unset"
-		if q, ok := w.current(c.Resources)[w.name]; ok {
-			from = q.String()
-		}
-		p.Changes = append(p.Changes, Change{What: w.group + "." + string(w.name), From: from, To: w.q.String()})
-	}
-	patch, err := a.patch()
+	p := Plan{Summary: fmt.Sprintf("set resources of container %s in %s/%s", a.container, ns, name),
+		Changes: a.changes(c)}
+	a.rv, a.planned = d.ResourceVersion, p.Changes
+	patch, err := a.patch("")
 	if err != nil {
 		return Plan{}, err
 	}
@@ -102,8 +102,22 @@ func (a *limitsAction) wanted() []wantedQuantity {
 	return out
 }
 
-// patch is the strategic merge patch that names the container, so other containers are untouched.
-func (a *limitsAction) patch() ([]byte, error) {
+// changes lists each requested quantity with the container's current value.
+func (a *limitsAction) changes(c corev1.Container) []Change {
+	var out []Change
+	for _, w := range a.wanted() {
+		from := "unset"
+		if q, ok := w.current(c.Resources)[w.name]; ok {
+			from = q.String()
+		}
+		out = append(out, Change{What: w.group + "." + string(w.name), From: from, To: w.q.String()})
+	}
+	return out
+}
+
+// patch is the strategic merge patch that names the container, so other containers are untouched;
+// with a resourceVersion the API server applies it only to that version (409 otherwise).
+func (a *limitsAction) patch(rv string) ([]byte, error) {
 	res := map[string]map[string]string{}
 	for _, w := range a.wanted() {
 		if res[w.group] == nil {
@@ -113,6 +127,9 @@ func (a *limitsAction) patch() ([]byte, error) {
 	}
 	body := map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{
 		"containers": []any{map[string]any{"name": a.container, "resources": res}}}}}}
+	if rv != "" {
+		body["metadata"] = map[string]any{"resourceVersion": rv}
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("encode resource patch: %w", err)
@@ -137,15 +154,55 @@ func (a *limitsAction) check(d *appsv1.Deployment) error {
 
 func (a *limitsAction) execute(ctx context.Context) (string, error) {
 	ns, name := a.spec.Namespace, a.spec.Deployment
-	patch, err := a.patch()
+	if a.rv == "" {
+		return "", fmt.Errorf("patch %s/%s: executed without a plan", ns, name)
+	}
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		if a.rv == "" {
+			if err := a.reread(ctx); err != nil {
+				return err
+			}
+		}
+		patch, err := a.patch(a.rv)
+		if err != nil {
+			return err
+		}
+		_, err = a.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
+		if apierrors.IsConflict(err) {
+			a.rv = ""
+			return err
+		}
+		if err != nil {
+			return kubeErr(err, "patch %s/%s", ns, name)
+		}
+		return nil
+	})
+	if apierrors.IsConflict(err) {
+		return "", kubeErr(err, "patch %s/%s", ns, name)
+	}
 	if err != nil {
 		return "", err
 	}
-	if _, err := a.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.StrategicMergePatchType, patch,
-		metav1.PatchOptions{}); err != nil {
-		return "", kubeErr(err, "patch %s/%s", ns, name)
-	}
 	return fmt.Sprintf("patched container %s of %s/%s: %s", a.container, ns, name, quantities(a.spec)), nil
+}
+
+// reread reads the deployment again after another write got in first (often just a status update),
+// and lets the patch go on only if the container's resources are still what the plan showed.
+func (a *limitsAction) reread(ctx context.Context) error {
+	ns, name := a.spec.Namespace, a.spec.Deployment
+	d, err := a.kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return kubeErr(err, "read deployment %s/%s", ns, name)
+	}
+	c, err := a.findContainer(d)
+	if err != nil {
+		return err
+	}
+	if err := changedSince(Limits, Plan{Changes: a.planned}, Plan{Changes: a.changes(c)}); err != nil {
+		return err
+	}
+	a.rv = d.ResourceVersion
+	return nil
 }
 
 func (a *limitsAction) verify(ctx context.Context) (string, error) {

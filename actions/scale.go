@@ -84,7 +84,7 @@ func (a *scaleAction) execute(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("scale %s/%s: executed without a plan", ns, name)
 	}
 	from := a.current.Spec.Replicas
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		if a.current == nil {
 			sc, err := a.kube.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
 			if err != nil {

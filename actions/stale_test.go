@@ -120,3 +120,46 @@ func TestScaleUpdateIsConditional(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitsPatchIsConditional: the resource patch carries the version the plan read, like the scale update.
+func TestLimitsPatchIsConditional(t *testing.T) {
+	ctx := context.Background()
+	kcfg := kubeConfig(t)
+	k := newKubeTarget(t, kcfg, 1)
+	planned := func(t *testing.T) *limitsAction {
+		a := &limitsAction{kube: k.cs, container: "app",
+			spec: Spec{Kind: Limits, Namespace: k.ns, Deployment: k.name, Limits: map[string]string{"cpu": "1"}}}
+		if _, err := a.plan(ctx); err != nil {
+			t.Fatalf("plan: %v", err)
+		}
+		return a
+	}
+	adminPatch := func(t *testing.T, patch string) {
+		if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, k.name, types.StrategicMergePatchType, []byte(patch),
+			metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("limits changed", func(t *testing.T) {
+		a := planned(t)
+		adminPatch(t, `{"spec":{"template":{"spec":{"containers":[{"name":"app","resources":{"limits":{"cpu":"750m"}}}]}}}}`)
+		_, err := a.execute(ctx)
+		wantKind(t, err, errs.Conflict)
+		if !strings.Contains(err.Error(), "limits.cpu changed from 500m to 750m since the request; ask again") {
+			t.Errorf("message %q", err)
+		}
+		if got := k.deployment(t).Spec.Template.Spec.Containers[0].Resources.Limits.Cpu().String(); got != "750m" {
+			t.Errorf("limits.cpu %s, want 750m", got)
+		}
+	})
+	t.Run("other write", func(t *testing.T) {
+		a := planned(t)
+		adminPatch(t, `{"metadata":{"labels":{"touched":"yes"}}}`)
+		if _, err := a.execute(ctx); err != nil {
+			t.Fatalf("execute: %v", err)
+		}
+		if got := k.deployment(t).Spec.Template.Spec.Containers[0].Resources.Limits.Cpu().String(); got != "1" {
+			t.Errorf("limits.cpu %s, want 1", got)
+		}
+	})
+}
