@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Runner runs probes concurrently under one deadline and gives each its own timeout.
@@ -118,6 +121,9 @@ func isTimeout(err error) bool {
 		(errors.As(err, &ne) && ne.Timeout())
 }
 
+// describeFailure says in a line why a probe has no result. Everyone in the channel reads it, so a
+// backend's error passes through RedactText (URL credentials, token=…, e-mails), loses the user
+// name a database driver names, and is cut to maxErrRunes.
 func describeFailure(res Result, timeout time.Duration) string {
 	switch {
 	case errors.Is(res.Err, ErrNotConfigured):
@@ -125,19 +131,22 @@ func describeFailure(res Result, timeout time.Duration) string {
 	case res.TimedOut:
 		return fmt.Sprintf("timed out after %s", res.Duration.Round(time.Millisecond))
 	default:
-		return "unreachable: " + firstLine(res.Err.Error(), 200)
+		line, _, _ := strings.Cut(res.Err.Error(), "\n")
+		line = redactUser.ReplaceAllString(RedactText(line), "${1}…")
+		return "unreachable: " + truncateRunes(line, maxErrRunes)
 	}
 }
 
-func firstLine(s string, max int) string {
-	for i, c := range s {
-		if c == '\n' {
-			s = s[:i]
-			break
-		}
+// maxErrRunes bounds a failed section's error text.
+const maxErrRunes = 200
+
+// redactUser finds the user a driver error names, as in pgx's "failed to connect to `user=u database=d`".
+var redactUser = regexp.MustCompile(`(?i)\b(user(?:name)?\s*=\s*)[^\s` + "`" + `'",;]+`)
+
+// truncateRunes cuts s to at most max runes, marking the cut with an ellipsis.
+func truncateRunes(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
 	}
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
+	return string([]rune(s)[:max]) + "…"
 }

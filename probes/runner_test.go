@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/perfbot/perfbot/config"
 )
@@ -107,5 +108,43 @@ func TestCoalescerSharesOneRun(t *testing.T) {
 	r.Run(context.Background(), testEnv(), []Probe{failing}, nil)
 	if n := fails.Load(); n != 2 {
 		t.Errorf("a failed run was reused (runs = %d)", n)
+	}
+}
+
+// TestFailureTextIsRedactedAndShort: a section's error is shown to the whole channel, so credentials,
+// tokens and user names in a backend's error are removed, and the text is cut at 200 runes on a rune.
+func TestFailureTextIsRedactedAndShort(t *testing.T) {
+	cases := []struct {
+		name, err string
+		want      string
+		absent    []string
+	}{
+		{"dsn", "dial postgres://u:secret@h:5432/db: connection refused", "unreachable: dial postgres://…@h:5432/db: connection refused", []string{"secret", "u:"}},
+		{"token", `Get "http://prom:9090/api/v1/query?token=abc&q=up": dial tcp: connection refused`, "", []string{"abc"}},
+		{"pgx user", "failed to connect to `user=alice database=studio`: 127.0.0.1:5432 (h): server error: FATAL: role \"alice\" does not exist", "", []string{"user=alice"}},
+		{"second line", "refused\npassword was hunter2", "unreachable: refused", []string{"hunter2"}},
+		{"long", strings.Repeat("é", 300), "unreachable: " + strings.Repeat("é", 200) + "…", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := tc.err
+			res := Runner{Timeout: time.Second}.Run(context.Background(), testEnv(), []Probe{{Name: "p",
+				Run: func(context.Context, *Env) (Result, error) { return Result{}, errors.New(msg) }}}, nil)[0]
+			got := res.Summary
+			if !utf8.ValidString(got) || !strings.HasPrefix(got, "unreachable: ") {
+				t.Fatalf("summary %q", got)
+			}
+			if tc.want != "" && got != tc.want {
+				t.Errorf("summary = %q, want %q", got, tc.want)
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(got, a) {
+					t.Errorf("summary %q shows %q", got, a)
+				}
+			}
+			if n := utf8.RuneCountInString(got); n > len("unreachable: ")+201 {
+				t.Errorf("summary is %d runes", n)
+			}
+		})
 	}
 }
