@@ -86,8 +86,12 @@ func (t Timeline) EventSeen(ctx context.Context, e EventRecord) {
 	if err != nil {
 		return
 	}
-	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User,
-		Summary: fmt.Sprintf("%s marked message %s as important", Mention(e.User), e.ItemTS), Link: e.Link,
+	// The summary is plain text (renderers escape it); who did it is the event's Actor.
+	summary := "pinned message " + e.ItemTS
+	if kind == incidents.KindReaction {
+		summary = "marked message " + e.ItemTS + " with :pushpin:"
+	}
+	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User, Summary: summary, Link: e.Link,
 		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS})
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 )
 
@@ -26,12 +27,21 @@ type Document struct {
 	Filename string
 }
 
-// Mention writes a user ("U…"/"W…") or user group ("S…") as a platform mention; anything else as plain data.
+var (
+	// userID is a Slack user ID (U…, or W… in Enterprise Grid); groupID a user group ID.
+	userID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,30}$`)
+	// broadcast finds the words that notify a whole channel or workspace.
+	broadcast = regexp.MustCompile(`(?i)@(here|channel|everyone)`)
+)
+
+// Mention writes a user ID ("U…"/"W…") or user group ID ("S…") as a platform mention; anything else,
+// including a string that merely starts like an ID, as plain data.
 func Mention(id string) string {
 	switch {
-	case strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W"):
+	case userID.MatchString(id):
 		return "<@" + id + ">"
-	case strings.HasPrefix(id, "S"):
+	case groupID.MatchString(id):
 		return "<!subteam^" + id + ">"
 	}
 	return Data(id)
@@ -46,7 +56,9 @@ func mentions(ids []string) string {
 }
 
 // Data makes user or backend text safe inside chat markup: the characters that start mentions,
-// links and entities become entities, so data can never ping anyone or forge a link.
+// links and entities become entities, and @here, @channel and @everyone get a zero-width space
+// after the @, so data can never ping anyone or forge a link.
 func Data(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return broadcast.ReplaceAllString(s, "@\u200b$1")
 }
