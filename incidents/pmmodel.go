@@ -5,7 +5,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -317,10 +316,3 @@ var followUps = []string{
 	"Infrastructure optimizations",
 	"Team training updates",
 }
-
-// mdCell makes text safe inside a Markdown table cell.
-func mdCell(s string) string {
-	return strings.TrimSpace(cellEscaper.Replace(s))
-}
-
-var cellEscaper = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")

@@ -19,22 +19,14 @@ import (
 var postmortemText string
 
 var postmortemTmpl = template.Must(template.New("postmortem").Funcs(template.FuncMap{
+	"md":   md,
 	"cell": mdCell,
+	"code": code,
+	"link": mdLink,
 	"who":  who,
 	"num":  fmtNum,
 	"inc":  func(i int) int { return i + 1 },
 }).Parse(postmortemText))
-
-// who shows an actor: Slack user IDs become mentions that Slack and canvases render as names.
-func who(actor string) string {
-	if actor == "" {
-		return "—"
-	}
-	if len(actor) > 1 && (actor[0] == 'U' || actor[0] == 'W') && strings.ToUpper(actor) == actor && !strings.ContainsAny(actor, " :") {
-		return "<@" + actor + ">"
-	}
-	return mdCell(actor)
-}
 
 // Postmortem renders the incident's postmortem as Markdown from the runbook's review template,
 // with times in UTC and in loc (nil: the store's configured zone), stores it, and returns it.

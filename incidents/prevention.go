@@ -110,12 +110,12 @@ func on(subject string) string {
 	if subject == "" {
 		return ""
 	}
-	return " on `" + subject + "`"
+	return " on " + code(subject)
 }
 
 func svc(inc Incident) string {
 	if inc.Service == "" {
 		return "the service"
 	}
-	return "`" + inc.Service + "`"
+	return code(inc.Service)
 }

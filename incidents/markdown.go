@@ -1,0 +1,91 @@
+package incidents
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// The postmortem is Markdown that people paste into wikis and that the bot uploads as a Slack
+// canvas, and much of it comes from outside: incident titles, notes, root causes, alert names and
+// annotations, finding subjects. The helpers here make such text inert: it reads the same, but
+// cannot add links, headings, emphasis, table columns or Slack mentions (<!channel>, <@U…>).
+
+// mdEscaper backslash-escapes every character that could start Markdown (or Slack) syntax in
+// running text, and turns line breaks into spaces so text cannot start a block of its own.
+// & is escaped too, so an entity (&lt;) cannot spell a character escaped here.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`,
+	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "~", `\~`, "&", `\&`,
+	"\r\n", " ", "\n", " ", "\r", " ")
+
+// md makes untrusted text literal in running Markdown text, on one line.
+func md(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell makes untrusted text literal inside a Markdown table cell: md, trimmed. Every | comes
+// out as \| after an even run of backslashes, so it can never end the cell.
+func mdCell(s string) string { return strings.TrimSpace(md(s)) }
+
+// lineBreaks turns line breaks into spaces.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
+// code shows untrusted text as an inline code span, literal whatever it holds: its fence is one
+// backtick longer than the longest run of backticks inside, and a space pads content that starts
+// or ends with a backtick. Not for table cells (a | inside would still split the cell).
+func code(s string) string {
+	s = strings.TrimSpace(lineBreaks.Replace(s))
+	if s == "" {
+		return ""
+	}
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if s[0] == '`' || s[len(s)-1] == '`' {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// mdLink is " ([link](u))" for an absolute http or https URL, with the bytes that could end the
+// link or a table cell percent-encoded; for anything else (javascript:, relative, garbage) it is
+// empty, so a timeline event cannot smuggle a live link of another kind into the document.
+func mdLink(u string) string {
+	u = strings.TrimSpace(u)
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c <= ' ' || c == 0x7f || strings.IndexByte("()|<>\\`\"", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return " ([link](" + b.String() + "))"
+}
+
+// slackUserID matches Slack user IDs, which who turns into mentions.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+
+// who shows an actor: a Slack user ID becomes a mention that Slack and canvases render as the
+// person's name; anything else is literal text.
+func who(actor string) string {
+	if actor == "" {
+		return "—"
+	}
+	if slackUserID.MatchString(actor) {
+		return "<@" + actor + ">"
+	}
+	return mdCell(actor)
+}
