@@ -100,8 +100,9 @@ func (s *Store) pageFailed(ctx context.Context, tx pgx.Tx, d dueEscalation, now 
 }
 
 // waitForChannel puts a page off that failed because the incident has no channel yet, without
-// counting an attempt: nobody can be told until the channel exists (the bot creates missing
-// channels when it starts), so giving up would mark the level fired with nobody paged.
+// counting an attempt: nobody can be told until the channel exists, and it can still appear (the
+// bot creates it when the alert is redelivered or another alert joins the incident), so giving up
+// would mark the level fired with nobody paged.
 func (s *Store) waitForChannel(ctx context.Context, tx pgx.Tx, d dueEscalation, now time.Time, perr error) error {
 	if _, err := tx.Exec(ctx, `UPDATE escalations SET last_error = $3, retry_at = $4
 		WHERE incident_id = $1 AND level = $2`, d.esc.IncidentID, d.esc.Level.Number,
