@@ -10,7 +10,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestParseAppliesRunbookDefaults(t *testing.T) {
-	c, err := Parse([]byte("services:\n  - name: agentic-studio\n"), env(nil))
+	c, err := Parse([]byte("services:\n  - name: agentic-studio\n    prometheus: {url: 'http://prometheus:9090'}\n"), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

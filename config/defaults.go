@@ -2,18 +2,20 @@ package config
 
 import "time"
 
-// Default returns the configuration perfbot uses for the local stack: agentic-studio and the runbook's thresholds.
+// Default returns the configuration perfbot uses for the local stack, when there is no configuration
+// file: agentic-studio, the stack's Prometheus and health endpoint, and the runbook's thresholds.
 func Default() *Config {
-	c := &Config{Services: []Service{{Name: "agentic-studio"}}}
+	c := &Config{Services: []Service{{Name: "agentic-studio",
+		Prometheus: Prometheus{URL: "http://127.0.0.1:19090"},
+		HealthURL:  "http://127.0.0.1:18000/health/detailed"}}}
 	c.ApplyDefaults()
 	return c
 }
 
-// ApplyDefaults fills every unset field with its default. It is the one place defaults live.
+// ApplyDefaults fills every unset field that has a sensible default. It is the one place defaults live.
+// Where a service is and what it is called have none: a service's name and Prometheus URL must be
+// set (Validate says so), and its health URL is optional.
 func (c *Config) ApplyDefaults() {
-	if len(c.Services) == 0 {
-		c.Services = []Service{{Name: "agentic-studio"}}
-	}
 	for i := range c.Services {
 		c.Services[i].applyDefaults()
 	}
@@ -35,9 +37,9 @@ func (c *Config) ApplyDefaults() {
 }
 
 func (s *Service) applyDefaults() {
-	def(&s.Name, "agentic-studio")
-	def(&s.Prometheus.URL, "http://127.0.0.1:19090")
-	def(&s.Prometheus.Selector, `job="`+s.Name+`"`)
+	if s.Name != "" {
+		def(&s.Prometheus.Selector, `job="`+s.Name+`"`)
+	}
 	def(&s.Prometheus.NodeSelector, `job="node"`)
 	def(&s.Prometheus.Window, Duration(5*time.Minute))
 	m := &s.Metrics
@@ -52,7 +54,6 @@ func (s *Service) applyDefaults() {
 	def(&m.ProviderLabel, "provider")
 	def(&m.OpenAIDuration, "openai_api_duration_seconds")
 	def(&m.OpenAIErrorsTotal, "openai_api_errors_total")
-	def(&s.HealthURL, "http://127.0.0.1:18000/health/detailed")
 	def(&s.Kubernetes.Namespace, "agentic-studio")
 	def(&s.Kubernetes.Deployment, s.Name)
 	def(&s.Kubernetes.Container, "app")

@@ -9,77 +9,132 @@ import (
 	"time"
 )
 
+var (
+	// userID is a Slack user ID (U…, or W… in Enterprise Grid).
+	userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+	// userOrGroupID is a user ID or a user group ID (S…).
+	userOrGroupID = regexp.MustCompile(`^[UWS][A-Z0-9]{2,30}$`)
+	// groupID is a Slack user group ID.
+	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,30}$`)
+)
+
+// problems collects validation errors.
+type problems []error
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Errorf(format, a...)) }
+
 // Validate returns every problem in the configuration at once, joined, or nil.
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs problems
+	if len(c.Services) == 0 {
+		errs.add("services: list at least one service")
+	}
 	seen := map[string]bool{}
 	for i, s := range c.Services {
 		p := fmt.Sprintf("services[%d]", i)
-		if s.Name == "" {
-			add("%s.name: must be set", p)
-		} else if seen[s.Name] {
-			add("%s.name: %q is used twice", p, s.Name)
+		if s.Name != "" && seen[s.Name] {
+			errs.add("%s.name: %q is used twice", p, s.Name)
 		}
 		seen[s.Name] = true
-		checkURL(&errs, p+".prometheus.url", s.Prometheus.URL, true)
-		checkURL(&errs, p+".health_url", s.HealthURL, false)
-		if strings.ContainsAny(s.Prometheus.Selector, "{}") {
-			add("%s.prometheus.selector: write matchers without braces, e.g. job=\"%s\"", p, s.Name)
-		}
-		t := s.Thresholds
-		if t.ErrorRate <= 0 || t.ErrorRate >= 1 {
-			add("%s.thresholds.error_rate: %v is not a fraction between 0 and 1", p, t.ErrorRate)
-		}
-		if t.MemoryUsage <= 0 || t.MemoryUsage > 1 {
-			add("%s.thresholds.memory_usage: %v is not a fraction between 0 and 1", p, t.MemoryUsage)
-		}
-		if t.CPUUsage <= 0 || t.CPUUsage > 1 {
-			add("%s.thresholds.cpu_usage: %v is not a fraction between 0 and 1", p, t.CPUUsage)
-		}
-		if t.P95Latency <= 0 {
-			add("%s.thresholds.p95_latency: must be positive", p)
-		}
-		for j, pat := range s.Logs.Patterns {
-			if _, err := regexp.Compile(pat.Regex); err != nil {
-				add("%s.logs.patterns[%d].regex: %v", p, j, err)
-			}
-		}
+		s.validate(&errs, p)
 	}
-	if c.Commands.ProbeTimeout > c.Commands.Deadline {
-		add("commands.probe_timeout: %s is longer than commands.deadline %s", c.Commands.ProbeTimeout.D(), c.Commands.Deadline.D())
-	}
+	c.validateCommands(&errs)
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
-		add("time_zone: %v", err)
+		errs.add("time_zone: %v", err)
 	}
 	if c.Slack.AppToken != "" && !strings.HasPrefix(c.Slack.AppToken, "xapp-") {
-		add("slack.app_token: must be an app-level token starting with xapp-")
+		errs.add("slack.app_token: must be an app-level token starting with xapp-")
 	}
 	if c.Slack.BotToken != "" && !strings.HasPrefix(c.Slack.BotToken, "xoxb-") {
-		add("slack.bot_token: must be a bot token starting with xoxb-")
+		errs.add("slack.bot_token: must be a bot token starting with xoxb-")
 	}
 	for i, d := range c.Actions.Deployments {
 		if d.MinReplicas < 0 || d.MaxReplicas < d.MinReplicas {
-			add("actions.deployments[%d]: replica range %d..%d is empty", i, d.MinReplicas, d.MaxReplicas)
+			errs.add("actions.deployments[%d]: replica range %d..%d is empty", i, d.MinReplicas, d.MaxReplicas)
 		}
 	}
-	for i, l := range c.Incidents.Levels {
-		if i > 0 && l.After <= c.Incidents.Levels[i-1].After {
-			add("incidents.levels[%d].after: must be later than the level before", i)
-		}
-	}
+	c.validatePeople(&errs)
 	return errors.Join(errs...)
 }
 
-func checkURL(errs *[]error, field, raw string, required bool) {
+func (s Service) validate(errs *problems, p string) {
+	if s.Name == "" {
+		errs.add("%s.name: must be set", p)
+	}
+	checkURL(errs, p+".prometheus.url", s.Prometheus.URL, true)
+	checkURL(errs, p+".health_url", s.HealthURL, false)
+	if strings.ContainsAny(s.Prometheus.Selector, "{}") {
+		errs.add("%s.prometheus.selector: write matchers without braces, e.g. job=\"%s\"", p, s.Name)
+	}
+	t := s.Thresholds
+	if t.ErrorRate <= 0 || t.ErrorRate >= 1 {
+		errs.add("%s.thresholds.error_rate: %v is not a fraction between 0 and 1", p, t.ErrorRate)
+	}
+	if t.MemoryUsage <= 0 || t.MemoryUsage > 1 {
+		errs.add("%s.thresholds.memory_usage: %v is not a fraction between 0 and 1", p, t.MemoryUsage)
+	}
+	if t.CPUUsage <= 0 || t.CPUUsage > 1 {
+		errs.add("%s.thresholds.cpu_usage: %v is not a fraction between 0 and 1", p, t.CPUUsage)
+	}
+	if t.P95Latency <= 0 {
+		errs.add("%s.thresholds.p95_latency: must be positive", p)
+	}
+	for j, pat := range s.Logs.Patterns {
+		if _, err := regexp.Compile(pat.Regex); err != nil {
+			errs.add("%s.logs.patterns[%d].regex: %v", p, j, err)
+		}
+	}
+}
+
+func (c *Config) validateCommands(errs *problems) {
+	if c.Commands.Deadline <= 0 {
+		errs.add("commands.deadline: %s must be positive", c.Commands.Deadline.D())
+	}
+	if c.Commands.ProbeTimeout <= 0 {
+		errs.add("commands.probe_timeout: %s must be positive", c.Commands.ProbeTimeout.D())
+	}
+	if c.Commands.ProbeTimeout > c.Commands.Deadline {
+		errs.add("commands.probe_timeout: %s is longer than commands.deadline %s", c.Commands.ProbeTimeout.D(), c.Commands.Deadline.D())
+	}
+}
+
+// validatePeople checks the escalation ladder and that everyone paged or approving is a Slack ID:
+// a name or e-mail there would never be mentioned or matched.
+func (c *Config) validatePeople(errs *problems) {
+	checkIDs(errs, "incidents.on_call", c.Incidents.OnCall, userID, "a Slack user ID (U… or W…)")
+	for i, l := range c.Incidents.Levels {
+		p := fmt.Sprintf("incidents.levels[%d]", i)
+		if l.After < 0 {
+			errs.add("%s.after: %s must not be negative", p, l.After.D())
+		}
+		if i > 0 && l.After <= c.Incidents.Levels[i-1].After {
+			errs.add("%s.after: must be later than the level before", p)
+		}
+		checkIDs(errs, p+".page", l.Page, userOrGroupID, "a Slack user ID (U… or W…) or user group ID (S…)")
+	}
+	checkIDs(errs, "actions.approvers", c.Actions.Approvers, userID, "a Slack user ID (U… or W…)")
+	if g := c.Actions.ApproverGroup; g != "" && !groupID.MatchString(g) {
+		errs.add("actions.approver_group: %q is not a Slack user group ID (S…)", g)
+	}
+}
+
+func checkIDs(errs *problems, field string, ids []string, re *regexp.Regexp, what string) {
+	for i, id := range ids {
+		if !re.MatchString(id) {
+			errs.add("%s[%d]: %q is not %s", field, i, id, what)
+		}
+	}
+}
+
+func checkURL(errs *problems, field, raw string, required bool) {
 	if raw == "" {
 		if required {
-			*errs = append(*errs, fmt.Errorf("%s: must be set", field))
+			errs.add("%s: must be set", field)
 		}
 		return
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		*errs = append(*errs, fmt.Errorf("%s: %q is not an http(s) URL", field, raw))
+		errs.add("%s: %q is not an http(s) URL", field, raw)
 	}
 }

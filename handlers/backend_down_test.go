@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ func hangingListener(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {
 		for {
@@ -24,11 +26,15 @@ func hangingListener(t *testing.T) string {
 			if err != nil {
 				return
 			}
+			mu.Lock()
 			conns = append(conns, c)
+			mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() {
 		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
 		for _, c := range conns {
 			c.Close()
 		}
@@ -62,8 +68,8 @@ func TestBackendsDownStillReport(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := &config.Config{Commands: config.Commands{Deadline: config.Duration(3 * time.Second), ProbeTimeout: config.Duration(time.Second)}}
-			cfg.ApplyDefaults()
+			cfg := config.Default()
+			cfg.Commands = config.Commands{Deadline: config.Duration(3 * time.Second), ProbeTimeout: config.Duration(time.Second)}
 			c.set(&cfg.Services[0], c.addr(t))
 			b := handlers.NewBackends(cfg, nil)
 			defer b.Close()

@@ -15,8 +15,8 @@ import (
 
 // TestCommandsAreCounted: a probe command shows in perfbot's own metrics, with its failed probes.
 func TestCommandsAreCounted(t *testing.T) {
-	cfg := &config.Config{Commands: config.Commands{Deadline: config.Duration(2 * time.Second), ProbeTimeout: config.Duration(time.Second)}}
-	cfg.ApplyDefaults()
+	cfg := config.Default()
+	cfg.Commands = config.Commands{Deadline: config.Duration(2 * time.Second), ProbeTimeout: config.Duration(time.Second)}
 	cfg.Services[0].Redis.Addr = closedPort(t)
 	before := count(t, `perfbot_probe_failures_total{probe="redis",reason="error"}`)
 	if _, err := handlers.New(cfg, handlers.NewBackends(cfg, nil), nil).Handle(context.Background(), handlers.Request{Text: "redis"}); err != nil {

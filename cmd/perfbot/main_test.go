@@ -23,13 +23,26 @@ func runMain(t *testing.T, env map[string]string, args ...string) (string, strin
 	return out.String(), errOut.String(), err
 }
 
-func TestUsageErrorsExitNonZero(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "none.yaml")
-	for _, args := range [][]string{{}, {"nosuch"}, {"-config", cfg, "exec", "/perf nosuch"}, {"exec", "/perf assess --bogus"}, {"exec"}} {
+// TestUsageErrorsExitTwo: a malformed invocation or command exits with status 2. The unknown command
+// runs with a real, valid configuration, so it is the command that fails, not the file.
+func TestUsageErrorsExitTwo(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "perfbot.yaml")
+	valid := "services:\n  - name: agentic-studio\n    prometheus: {url: 'http://127.0.0.1:19090'}\n"
+	if err := os.WriteFile(cfg, []byte(valid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runMain(t, nil, "-config", cfg, "check-config"); err != nil {
+		t.Fatalf("the test's configuration is not valid: %v\n%s", err, stderr)
+	}
+	for _, args := range [][]string{{}, {"nosuch"}, {"-config", cfg, "exec", "/perf nosuch"}, {"-config", cfg, "exec", "/perf assess --bogus"}, {"exec"}, {"-nosuchflag"}} {
 		_, _, err := runMain(t, nil, args...)
-		if err == nil || exitCode(err) == 0 {
-			t.Errorf("perfbot %v: err=%v exit=%d, want a non-zero exit", args, err, exitCode(err))
+		if got := exitCode(err); err == nil || got != 2 {
+			t.Errorf("perfbot %v: err=%v exit=%d, want exit 2", args, err, got)
 		}
+	}
+	missing := filepath.Join(t.TempDir(), "none.yaml")
+	if _, _, err := runMain(t, nil, "-config", missing, "exec", "/perf assess"); err == nil || exitCode(err) != 1 {
+		t.Errorf("a missing -config file: err=%v exit=%d, want exit 1", err, exitCode(err))
 	}
 }
 
