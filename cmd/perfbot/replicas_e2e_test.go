@@ -37,9 +37,10 @@ func newReplicaWorld(t *testing.T, mutate ...func(*config.Config)) *world {
 	}
 	w.channel = w.slack.AddChannel("perf")
 	w.cfg = &config.Config{
-		Slack: config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()},
-		State: config.State{PostgresDSN: stacktest.Database(t, "perfbot_replicas")},
-		HTTP:  config.HTTP{Listen: "127.0.0.1:0", AlertmanagerToken: "am-token"},
+		Services: config.Default().Services,
+		Slack:    config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()},
+		State:    config.State{PostgresDSN: stacktest.Database(t, "perfbot_replicas")},
+		HTTP:     config.HTTP{Listen: "127.0.0.1:0", AlertmanagerToken: "am-token"},
 		Incidents: config.Incidents{OnCall: []string{"U0ALICE"}, Levels: []config.EscalationLevel{
 			{Name: "Level 1: developer on-call", After: 0, Page: []string{"U0ALICE"}},
 			{Name: "Level 2: senior engineer", After: config.Duration(30 * time.Minute), Page: []string{"U0BOB"}},
@@ -250,8 +251,11 @@ func checkPagedOnce(t *testing.T, msgs []slackserver.Message) {
 // ladder (level 2 after level2, level 3 after level3) since the process keeps real time.
 func processConfig(t *testing.T, w *world, level2, level3 time.Duration) string {
 	t.Helper()
+	svc := w.cfg.Services[0]
 	yaml := fmt.Sprintf(`services:
   - name: agentic-studio
+    prometheus: {url: %q}
+    health_url: %q
 slack:
   app_token: %q
   bot_token: %q
@@ -267,7 +271,7 @@ incidents:
     - {name: "Level 1: developer on-call", after: 0s, page: [U0ALICE]}
     - {name: "Level 2: senior engineer", after: %s, page: [U0BOB]}
     - {name: "Level 3: engineering manager", after: %s, page: [U0CAROL]}
-`, w.cfg.Slack.AppToken, w.cfg.Slack.BotToken, w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, freeAddr(t), level2, level3)
+`, svc.Prometheus.URL, svc.HealthURL, w.cfg.Slack.AppToken, w.cfg.Slack.BotToken, w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, freeAddr(t), level2, level3)
 	path := filepath.Join(t.TempDir(), "perfbot.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
