@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -84,7 +86,7 @@ func New(o Options) (*Bot, error) {
 	if o.UpdateEvery <= 0 {
 		o.UpdateEvery = time.Second
 	}
-	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken)}
+	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken), slack.OptionHTTPClient(&http.Client{Timeout: 2 * slackCallTimeout})}
 	if o.APIURL != "" {
 		apiOpts = append(apiOpts, slack.OptionAPIURL(strings.TrimSuffix(o.APIURL, "/")+"/"))
 	}
@@ -117,11 +119,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			b.wg.Wait()
+			b.waitWorkers()
 			return nil
 		case err := <-runErr:
 			cancel()
-			b.wg.Wait()
+			b.waitWorkers()
 			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 				return nil
 			}
@@ -135,18 +137,43 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 }
 
-// worker runs queued jobs; the pool bounds how much work runs at once.
+// worker runs queued jobs; the pool bounds how much work runs at once. A job started before shutdown
+// finishes (its context is not cancelled with the bot's), and a job that panics is logged, not fatal.
 func (b *Bot) worker(ctx context.Context) {
 	defer b.wg.Done()
+	jobCtx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case job := <-b.jobs:
-			job(ctx)
+			b.runJob(jobCtx, job)
 		}
 	}
 }
+
+func (b *Bot) runJob(ctx context.Context, job func(context.Context)) {
+	defer func() {
+		if v := recover(); v != nil {
+			b.log.Error("job panicked", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	job(ctx)
+}
+
+// waitWorkers waits for running jobs to finish, at most shutdownGrace.
+func (b *Bot) waitWorkers() {
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
+		b.log.Warn("shutdown: jobs still running after the grace period", "grace", shutdownGrace)
+	}
+}
+
+// shutdownGrace is how long a stopping bot lets running commands finish.
+const shutdownGrace = 20 * time.Second
 
 // submit queues work after the envelope was acked; a full queue is told to the user rather than blocking acks.
 func (b *Bot) submit(ctx context.Context, job func(context.Context)) bool {

@@ -20,7 +20,7 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, re
 	if !ok || b.opts.Hooks == nil {
 		return
 	}
-	if !b.seen.first(cb.EventID) {
+	if b.seen.has(cb.EventID) {
 		b.log.Debug("duplicate event ignored", "event_id", cb.EventID, "retry", req.RetryAttempt)
 		return
 	}
@@ -41,13 +41,33 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, re
 	}
 	rec.Link = b.permalink(rec.Channel, rec.ItemTS)
 	hooks := b.opts.Hooks
-	b.submit(ctx, func(ctx context.Context) { hooks.EventSeen(ctx, rec) })
+	// Remembered only once queued: an event dropped by a full queue is taken when Slack redelivers it.
+	if !b.seen.first(cb.EventID) {
+		return
+	}
+	if !b.submit(ctx, func(ctx context.Context) { hooks.EventSeen(ctx, rec) }) {
+		b.seen.forget(cb.EventID)
+		b.log.Warn("event dropped: queue full", "event_id", cb.EventID, "type", rec.Type)
+	}
 }
 
 // seenSet remembers recent IDs so a redelivered envelope is handled once.
 type seenSet struct {
 	mu  sync.Mutex
 	ids map[string]time.Time
+}
+
+func (s *seenSet) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok && id != ""
+}
+
+func (s *seenSet) forget(id string) {
+	s.mu.Lock()
+	delete(s.ids, id)
+	s.mu.Unlock()
 }
 
 func (s *seenSet) first(id string) bool {

@@ -25,13 +25,13 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			}
 			req := commandRequest{user: cb.User.ID, channel: channelOf(cb), text: strings.TrimSpace(text)}
 			if !b.submit(ctx, func(ctx context.Context) { b.runCommand(ctx, req) }) {
-				b.ephemeral(ctx, req.channel, req.user, ":hourglass: perfbot is busy; try again in a few seconds.")
+				b.busy(req.channel, req.user)
 			}
 		default:
 			if h, ok := b.actions[actionKind(a.ActionID)]; ok {
 				cb, a := cb, a
 				if !b.submit(ctx, func(ctx context.Context) { h(ctx, cb, *a) }) {
-					b.ephemeral(ctx, channelOf(cb), cb.User.ID, ":hourglass: perfbot is busy; click again in a few seconds.")
+					b.busy(channelOf(cb), cb.User.ID)
 				}
 				continue
 			}

@@ -11,7 +11,7 @@ import (
 // postMarkup shows a report whose Text is perfbot's own markup (mentions kept, data already escaped).
 func (b *Bot) postMarkup(ctx context.Context, req commandRequest, rep handlers.Report) {
 	text := truncate(rep.Text, 3000)
-	block := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
+	block := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil)
 	opts := []slack.MsgOption{slack.MsgOptionText(truncate(rep.Text, 3900), false), slack.MsgOptionBlocks(block)}
 	var err error
 	if rep.Ephemeral {

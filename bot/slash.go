@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -15,8 +16,17 @@ import (
 func (b *Bot) onSlash(ctx context.Context, cmd slack.SlashCommand) {
 	req := commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text)}
 	if !b.submit(ctx, func(ctx context.Context) { b.runCommand(ctx, req) }) {
-		b.ephemeral(ctx, req.channel, req.user, ":hourglass: perfbot is busy with other commands; try again in a few seconds.")
+		b.busy(req.channel, req.user)
 	}
+}
+
+// busy tells a user their command was not queued, without holding up the loop that acks envelopes.
+func (b *Bot) busy(channel, user string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), slackCallTimeout)
+		defer cancel()
+		b.ephemeral(ctx, channel, user, ":hourglass: perfbot is busy with other commands; try again in a few seconds.")
+	}()
 }
 
 type commandRequest struct {
@@ -29,7 +39,7 @@ type commandRequest struct {
 func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 	live := &liveMessage{b: b, channel: req.channel, threadTS: req.threadTS, every: b.opts.UpdateEvery}
 	rep, err := b.cmds.Handle(ctx, handlers.Request{Text: req.text, User: req.user, Channel: req.channel, Progress: live.progress})
-	live.stop()
+	live.ts = live.stop()
 	rec := handlers.CommandRecord{User: req.user, Channel: req.channel, Text: req.text, Report: rep, Err: err, At: time.Now().UTC()}
 	switch {
 	case err != nil:
@@ -63,10 +73,12 @@ func (b *Bot) finish(ctx context.Context, live *liveMessage, rep handlers.Report
 	text, blocks := RenderReport(rep)
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
 	if live.ts != "" {
-		if _, _, _, err := b.api.UpdateMessageContext(ctx, live.channel, live.ts, opts...); err != nil {
-			b.log.Error("final chat.update failed", "channel", live.channel, "err", err)
+		err := b.update(ctx, live.channel, live.ts, opts...)
+		if err == nil {
+			return live.ts
 		}
-		return live.ts
+		// The report must arrive: post it as a new message when the placeholder cannot be updated.
+		b.log.Warn("final chat.update failed; posting the report instead", "channel", live.channel, "err", err)
 	}
 	ts, err := b.post(ctx, live.channel, live.threadTS, opts...)
 	if err != nil {
@@ -85,8 +97,11 @@ func (b *Bot) showError(ctx context.Context, req commandRequest, err error, live
 		b.log.Info("command refused", "user", req.user, "kind", errs.KindOf(err), "err", err)
 	}
 	if live.ts != "" {
-		_, _, _, _ = b.api.UpdateMessageContext(ctx, live.channel, live.ts, slack.MsgOptionText(escapeMrkdwn(msg, 3000), false))
-		return
+		text := escapeMrkdwn(msg, 3000)
+		block := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil)
+		if err := b.update(ctx, live.channel, live.ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(block)); err == nil {
+			return
+		}
 	}
 	b.ephemeral(ctx, req.channel, req.user, escapeMrkdwn(msg, 3000))
 }
@@ -99,31 +114,38 @@ func (b *Bot) ephemeralReport(ctx context.Context, req commandRequest, rep handl
 }
 
 func (b *Bot) ephemeral(ctx context.Context, channel, user, text string) {
+	ctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
+	defer cancel()
 	if _, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false)); err != nil {
 		b.log.Warn("ephemeral message failed", "channel", channel, "err", err)
 	}
 }
 
-// post sends a message, joining a public channel first when Slack says the bot is not in it,
-// and waiting out a rate limit once.
+// post sends a message, joining a public channel once when Slack says the bot is not in it, and
+// waiting out rate limits (Retry-After) until ctx ends: in a busy incident channel many reports queue
+// behind chat.postMessage's one message per second.
 func (b *Bot) post(ctx context.Context, channel, threadTS string, opts ...slack.MsgOption) (string, error) {
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
+	joined := false
 	for attempt := 0; ; attempt++ {
-		_, ts, err := b.api.PostMessageContext(ctx, channel, opts...)
-		if err == nil || attempt == 2 {
+		cctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
+		_, ts, err := b.api.PostMessageContext(cctx, channel, opts...)
+		cancel()
+		if err == nil || attempt == 30 {
 			return ts, err
 		}
 		var rl *slack.RateLimitedError
 		switch {
 		case asRateLimit(err, &rl):
 			select {
-			case <-time.After(rl.RetryAfter):
+			case <-time.After(rl.RetryAfter + jitter()):
 			case <-ctx.Done():
-				return "", ctx.Err()
+				return "", err
 			}
-		case strings.Contains(err.Error(), "not_in_channel"):
+		case strings.Contains(err.Error(), "not_in_channel") && !joined:
+			joined = true
 			if _, _, _, jerr := b.api.JoinConversationContext(ctx, channel); jerr != nil {
 				return "", err
 			}
@@ -140,3 +162,6 @@ func (b *Bot) permalink(channel, ts string) string {
 	}
 	return strings.TrimSuffix(b.teamURL, "/") + "/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
 }
+
+// jitter spreads retries of many waiting posts over a second, so they do not all return at once.
+func jitter() time.Duration { return time.Duration(rand.Int64N(int64(time.Second))) }
