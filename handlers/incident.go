@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -257,7 +256,7 @@ type Pager struct{ WS Workspace }
 // Page posts the escalation and invites the level's users.
 func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Level) error {
 	if inc.ChannelID == "" {
-		return errors.New("incident has no channel yet")
+		return fmt.Errorf("page level %d: %w", l.Number, incidents.ErrNoChannel)
 	}
 	var users []string
 	for _, id := range l.Page {
