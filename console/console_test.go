@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,22 @@ func TestREPLRunsEachLineUntilQuit(t *testing.T) {
 	}
 	if strings.Join(h.seen, ",") != "assess,bad" {
 		t.Errorf("ran %q, want assess then bad and nothing after quit", h.seen)
+	}
+}
+
+func TestREPLEndsWhenInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe() // a terminal nobody types into
+	defer pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- REPL(ctx, &fakeHandler{}, "me", pr, io.Discard) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("interrupted REPL returned %v, want a clean exit", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("REPL kept waiting for input after Ctrl-C")
 	}
 }

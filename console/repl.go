@@ -36,28 +36,43 @@ func Exec(ctx context.Context, h Handler, line, user string, out io.Writer) erro
 	return Render(out, rep)
 }
 
-// REPL reads "/perf …" lines until EOF or "quit", running each.
+// REPL reads "/perf …" lines until EOF, "quit" or ctx's end (Ctrl-C), running each.
 func REPL(ctx context.Context, h Handler, user string, in io.Reader, out io.Writer) error {
-	sc := bufio.NewScanner(in)
-	fmt.Fprint(out, "perfbot> ")
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "quit" || line == "exit":
-			return nil
-		case line == "":
-		default:
-			if !strings.HasPrefix(line, "/perf") {
-				line = "/perf " + line
+	lines := make(chan string)
+	scanErr := make(chan error, 1)
+	go func() { // reading blocks; the loop below stays free to notice ctx's end
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
 			}
-			_ = Exec(ctx, h, line, user, out)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+		scanErr <- sc.Err()
+	}()
+	for {
 		fmt.Fprint(out, "perfbot> ")
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out)
+			return nil
+		case err := <-scanErr:
+			return err
+		case line := <-lines:
+			line = strings.TrimSpace(line)
+			switch {
+			case line == "quit" || line == "exit":
+				return nil
+			case line == "":
+			default:
+				if !strings.HasPrefix(line, "/perf") {
+					line = "/perf " + line
+				}
+				_ = Exec(ctx, h, line, user, out)
+			}
+		}
 	}
-	return sc.Err()
 }
 
 // plain drops a leading Slack emoji shortcode, which a terminal shows literally.
