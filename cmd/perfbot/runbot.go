@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,6 +57,8 @@ type App struct {
 	cancel context.CancelFunc
 	errc   chan error
 	close  []func()
+	// bg tracks the bot and the escalation loop, which still use the pools while they wind down.
+	bg sync.WaitGroup
 }
 
 // Option changes how Start wires perfbot (tests inject a clock and a faster escalation tick).
@@ -127,8 +130,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	srv := &http.Server{Handler: a.routes(cfg, inc, log), ReadHeaderTimeout: 5 * time.Second}
 	a.close = append(a.close, func() { _ = srv.Close() })
 	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
-	go func() { a.errc <- a.Bot.Run(ctx) }()
+	a.bg.Add(2)
+	go func() { defer a.bg.Done(); a.errc <- a.Bot.Run(ctx) }()
 	go func() {
+		defer a.bg.Done()
 		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
 	}()
 	return a, nil
@@ -184,6 +189,7 @@ func (a *App) Wait() error { return <-a.errc }
 // Close stops everything Start started.
 func (a *App) Close() {
 	a.cancel()
+	a.bg.Wait() // running commands finish (bounded by the bot's shutdown grace) before the pools close
 	for i := len(a.close) - 1; i >= 0; i-- {
 		a.close[i]()
 	}
