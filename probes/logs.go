@@ -133,6 +133,9 @@ func logRead(ctx context.Context, env *Env, since time.Duration) ([]logLine, Res
 	return lines, res, nil
 }
 
+// logTailLines is how many of a pod's newest lines in the window are read.
+const logTailLines = 10000
+
 // logPod reads one pod's log with kubelet timestamps.
 func logPod(ctx context.Context, env *Env, d *appsv1.Deployment, p corev1.Pod, since time.Duration) ([]logLine, error) {
 	container := env.Service.Kubernetes.Container
@@ -143,9 +146,11 @@ func logPod(ctx context.Context, env *Env, d *appsv1.Deployment, p corev1.Pod, s
 	if secs < 1 {
 		secs = 1
 	}
-	limit := int64(logLimitBytes)
+	// The newest lines matter most: take the window's last logTailLines lines, so a chatty pod's byte
+	// limit cuts old lines, not the ones written during the incident.
+	limit, tail := int64(logLimitBytes), int64(logTailLines)
 	body, err := env.Kube.CoreV1().Pods(d.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{
-		Container: container, SinceSeconds: &secs, Timestamps: true, LimitBytes: &limit,
+		Container: container, SinceSeconds: &secs, TailLines: &tail, Timestamps: true, LimitBytes: &limit,
 	}).DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pods/log %s/%s: %w", p.Name, container, err)
