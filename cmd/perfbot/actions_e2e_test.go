@@ -70,16 +70,7 @@ func TestSlackScaleNeedsASecondPerson(t *testing.T) {
 	w.wait(t, 15*time.Second, "opening summary", func() bool { return countMessages(w.slack.Messages(inc.ID), "Incident #1") > 0 })
 
 	w.slash(t, inc.ID, "scale agentic-studio "+strconv.Itoa(int(target)))
-	var req slackserver.Message
-	w.wait(t, 15*time.Second, "the approval request", func() bool {
-		for _, m := range w.slack.Messages(inc.ID) {
-			if strings.Contains(string(m.Blocks), "approve:") {
-				req = m
-				return true
-			}
-		}
-		return false
-	})
+	req := w.approvalRequest(t, inc.ID)
 	if !strings.Contains(string(req.Blocks), "→") || !strings.Contains(string(req.Blocks), "U0BOB") {
 		t.Errorf("approval message lacks the change or the approvers: %s", req.Blocks)
 	}
@@ -134,4 +125,20 @@ func TestSlackScaleNeedsASecondPerson(t *testing.T) {
 		!strings.Contains(kinds[incidents.KindActionExecuted], "to "+strconv.Itoa(int(target))) {
 		t.Errorf("timeline actions = %v, want requested by %s, approved by U0BOB, executed", kinds, w.user)
 	}
+}
+
+// approvalRequest waits for the message in channel that carries Approve/Deny buttons.
+func (w *world) approvalRequest(t *testing.T, channel string) slackserver.Message {
+	t.Helper()
+	var req slackserver.Message
+	w.wait(t, 15*time.Second, "the approval request", func() bool {
+		for _, m := range w.slack.Messages(channel) {
+			if strings.Contains(string(m.Blocks), "approve:") {
+				req = m
+				return true
+			}
+		}
+		return false
+	})
+	return req
 }

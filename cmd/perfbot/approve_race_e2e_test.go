@@ -23,7 +23,6 @@ import (
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/slackserver"
 )
 
 // countingKubeProxy stands between perfbot and the real kube-apiserver, passing every request on with the
@@ -144,16 +143,7 @@ func TestFiftyApproveClicksScaleOnce(t *testing.T) {
 	apps := w.replicas(t, 2)
 	inc := w.openIncident(t, "approval storm sev3")
 	w.slash(t, inc.ID, fmt.Sprintf("scale agentic-studio %d", target))
-	var req slackserver.Message
-	w.wait(t, 15*time.Second, "the approval request", func() bool {
-		for _, m := range w.slack.Messages(inc.ID) {
-			if strings.Contains(string(m.Blocks), "approve:") {
-				req = m
-				return true
-			}
-		}
-		return false
-	})
+	req := w.approvalRequest(t, inc.ID)
 	gen, wrote := generation(t), writes.Load()
 
 	for _, err := range w.clickConcurrently(inc.ID, req.TS, buttonID(t, req, "approve:"), approvers, 50) {
