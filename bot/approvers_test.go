@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/perfbot/perfbot/bot"
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 func TestGroupApproversReadsTheGroupOnceAMinute(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // The -update flag rewrites golden files. Another test file of this package may define it too,

@@ -12,7 +12,7 @@ import (
 	"github.com/perfbot/perfbot/bot"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // slowCommands reports progress for a few seconds, like an assessment, then returns a report.

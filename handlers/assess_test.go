@@ -11,7 +11,7 @@ import (
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 func assess(t *testing.T, cfg *config.Config) handlers.Report {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/perfbot/perfbot/errs"
-	"github.com/perfbot/perfbot/nodelogs"
+	"github.com/perfbot/perfbot/dev/nodelogs"
 )
 
 // kubeTestNamespaceLog writes the log the stack's node log server serves for the pods of ns

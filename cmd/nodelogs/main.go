@@ -20,7 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/perfbot/perfbot/nodelogs"
+	"github.com/perfbot/perfbot/dev/nodelogs"
 )
 
 type options struct {

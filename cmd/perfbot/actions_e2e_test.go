@@ -13,7 +13,7 @@ import (
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // buttonID finds the action_id starting with prefix in a message's blocks.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/slackserver"
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/slackserver"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 // world is one perfbot process wired to a local Slack server, a simulator, Prometheus and PostgreSQL.

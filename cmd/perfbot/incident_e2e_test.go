@@ -13,8 +13,8 @@ import (
 
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/slackserver"
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/slackserver"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 type fakeClock struct {

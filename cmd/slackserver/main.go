@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // Demo tokens: fixed so that the stack scripts and perfbot agree without a handshake.

@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 func main() {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 func TestRunRejectsBadFlags(t *testing.T) {

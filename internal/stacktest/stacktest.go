@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/perfbot/perfbot/config"
-	"github.com/perfbot/perfbot/studiosim"
+	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 // AdminDSN is the local PostgreSQL server the tests create databases on.

@@ -19,7 +19,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/net/html"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 var names = slackserver.Names{

@@ -8,7 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 func TestConversationsCreateNameRules(t *testing.T) {

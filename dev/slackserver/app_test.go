@@ -12,7 +12,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // app is a real slack-go Web API and Socket Mode client connected to a test server.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // TestActingUserJoinsOnlyPublicChannels checks that a slash command or click joins the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/perfbot/perfbot/slackserver"
+	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // stepClock is a clock tests move by hand.
