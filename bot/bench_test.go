@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/bot"
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // loadAssessments is how many /perf assess commands run while acks are measured (issue 3's target).
@@ -63,7 +64,7 @@ func startBenchBot(b *testing.B) *benchEnv {
 	prom := stacktest.StartPrometheus(b, map[string]string{"sim-ackbench": sim.Addr})
 	time.Sleep(5 * time.Second) // some traffic for the probes to query
 	cfg := stacktest.ServiceConfig("sim-ackbench", prom.URL, sim.URL)
-	backends := handlers.NewBackends(cfg, nil)
+	backends := app.NewBackends(cfg, nil)
 	b.Cleanup(backends.Close)
 	quiet := slog.New(slog.DiscardHandler)
 	srv := slackserver.NewTestServer(b, slackserver.Options{RateLimits: slackserver.RateLimits{Disabled: true}})

@@ -15,9 +15,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // The -update flag rewrites golden files. Another test file of this package may define it too,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 )
@@ -17,7 +18,7 @@ func BenchmarkAssess(b *testing.B) {
 	prom := stacktest.StartPrometheus(b, map[string]string{"sim-bench": sim.Addr})
 	time.Sleep(5 * time.Second) // some traffic to query
 	cfg := stacktest.ServiceConfig("sim-bench", prom.URL, sim.URL)
-	bk := handlers.NewBackends(cfg, nil)
+	bk := app.NewBackends(cfg, nil)
 	defer bk.Close()
 	h := handlers.New(cfg, bk, slog.New(slog.DiscardHandler))
 	var slowest, sum time.Duration

@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/dev/studiosim"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/dev/studiosim"
 )
 
 func assess(t *testing.T, cfg *config.Config) handlers.Report {
 	t.Helper()
-	b := handlers.NewBackends(cfg, nil)
+	b := app.NewBackends(cfg, nil)
 	t.Cleanup(b.Close)
 	rep, err := handlers.New(cfg, b, nil).Handle(context.Background(), handlers.Request{Text: "assess", User: "U1"})
 	if err != nil {
@@ -177,7 +178,7 @@ func TestAssessWithPrometheusDown(t *testing.T) {
 // TestMalformedCommands: usage errors are Invalid and say how to use the command.
 func TestMalformedCommands(t *testing.T) {
 	cfg := config.Default()
-	h := handlers.New(cfg, handlers.NewBackends(cfg, nil), nil)
+	h := handlers.New(cfg, app.NewBackends(cfg, nil), nil)
 	for _, text := range []string{"assess --bogus", "nosuch", "api 5x", "assess agentic-studio 48h", "db nosuchservice"} {
 		t.Run(text, func(t *testing.T) {
 			_, err := h.Handle(context.Background(), handlers.Request{Text: text})

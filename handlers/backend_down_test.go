@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
 )
@@ -71,7 +72,7 @@ func TestBackendsDownStillReport(t *testing.T) {
 			cfg := config.Default()
 			cfg.Commands = config.Commands{Deadline: config.Duration(3 * time.Second), ProbeTimeout: config.Duration(time.Second)}
 			c.set(&cfg.Services[0], c.addr(t))
-			b := handlers.NewBackends(cfg, nil)
+			b := app.NewBackends(cfg, nil)
 			defer b.Close()
 			start := time.Now()
 			rep, err := handlers.New(cfg, b, nil).Handle(context.Background(), handlers.Request{Text: c.cmd})

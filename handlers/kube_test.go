@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
@@ -92,7 +93,7 @@ func TestAssessAndInfraShowPodsAndRecentChanges(t *testing.T) {
 	cfg.Services[0].Prometheus.URL = "" // no Prometheus: only the Kubernetes checks run
 	cfg.Services[0].Prometheus.Window = config.Duration(15 * time.Minute)
 	later := func() time.Time { return time.Now().Add(10 * time.Minute) }
-	b := handlers.NewBackends(cfg, later)
+	b := app.NewBackends(cfg, later)
 	t.Cleanup(b.Close)
 	h := handlers.New(cfg, b, nil)
 	for _, cmd := range []string{"assess", "infra"} {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
 )
@@ -19,7 +20,7 @@ func TestCommandsAreCounted(t *testing.T) {
 	cfg.Commands = config.Commands{Deadline: config.Duration(2 * time.Second), ProbeTimeout: config.Duration(time.Second)}
 	cfg.Services[0].Redis.Addr = closedPort(t)
 	before := count(t, `perfbot_probe_failures_total{probe="redis",reason="error"}`)
-	if _, err := handlers.New(cfg, handlers.NewBackends(cfg, nil), nil).Handle(context.Background(), handlers.Request{Text: "redis"}); err != nil {
+	if _, err := handlers.New(cfg, app.NewBackends(cfg, nil), nil).Handle(context.Background(), handlers.Request{Text: "redis"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(t, `perfbot_probe_failures_total{probe="redis",reason="error"}`); got != before+1 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 )
@@ -46,7 +47,7 @@ func TestIncidentStormSharesQueries(t *testing.T) {
 	prom := stacktest.StartPrometheus(t, map[string]string{"sim-storm": sim.Addr})
 	cfg := stacktest.ServiceConfig("sim-storm", prom.URL, sim.URL)
 	frozen := time.Now()
-	b := handlers.NewBackends(cfg, func() time.Time { return frozen })
+	b := app.NewBackends(cfg, func() time.Time { return frozen })
 	t.Cleanup(b.Close)
 	h := handlers.New(cfg, b, nil)
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/dev/nodelogs"
+	"github.com/perfbot/perfbot/errs"
 )
 
 // kubeTestNamespaceLog writes the log the stack's node log server serves for the pods of ns

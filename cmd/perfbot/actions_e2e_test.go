@@ -11,9 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // buttonID finds the action_id starting with prefix in a message's blocks.

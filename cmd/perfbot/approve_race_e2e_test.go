@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/stacktest"
@@ -183,7 +184,7 @@ func TestFiftyApproveClicksScaleOnce(t *testing.T) {
 
 // checkScaledOnce counts the request's rows and audit events in the state database, its timeline events
 // and the result posts in its thread.
-func checkScaledOnce(t *testing.T, w *world, app *App, channel, requestTS string) {
+func checkScaledOnce(t *testing.T, w *world, a *app.App, channel, requestTS string) {
 	t.Helper()
 	_, pool := stateStore(t, w.cfg.State.PostgresDSN)
 	counts := func(sql string) string {
@@ -207,7 +208,7 @@ func checkScaledOnce(t *testing.T, w *world, app *App, channel, requestTS string
 		t.Errorf("action events: %s, want one each of requested, approved, executed, verified", got)
 	}
 	// The timeline keys action events by request and step; executed and verified are both action_executed.
-	events, _ := timelineOf(t, app.Store, channel)
+	events, _ := timelineOf(t, a.Store, channel)
 	steps := map[string]int{}
 	for _, e := range events {
 		if strings.HasPrefix(string(e.Kind), "action_") {

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
-	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/dev/studiosim"
+	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
 // world is one perfbot process wired to a local Slack server, a simulator, Prometheus and PostgreSQL.
@@ -24,7 +25,7 @@ type world struct {
 	sim     *stacktest.Sim
 	prom    *stacktest.Prometheus
 	cfg     *config.Config
-	app     *App
+	app     *app.App
 	channel string
 	user    string
 	logs    *bytes.Buffer
@@ -62,12 +63,12 @@ func newWorld(t *testing.T, fault *studiosim.Fault, mutate ...func(*config.Confi
 func (w *world) start(t *testing.T) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(w.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	app, err := Start(context.Background(), w.cfg, log)
+	a, err := app.Start(context.Background(), w.cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.app = app
-	t.Cleanup(app.Close)
+	w.app = a
+	t.Cleanup(a.Close)
 	w.wait(t, 10*time.Second, "socket connected", func() bool { return w.slack.Sockets() > 0 })
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/console"
 	"github.com/perfbot/perfbot/handlers"
@@ -19,8 +20,8 @@ func newHandlers(o options, getenv func(string) string, logw io.Writer) (*handle
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("configuration: %w (run perfbot check-config)", err)
 	}
-	b := handlers.NewBackends(cfg, nil)
-	return handlers.New(cfg, b, logger(o, logw)), b.Close, cfg, nil
+	h, closeFn := app.Commands(cfg, logger(o, logw))
+	return h, closeFn, cfg, nil
 }
 
 func cmdExec(ctx context.Context, o options, getenv func(string) string, args []string, stdout, stderr io.Writer) error {

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
-	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/dev/studiosim"
+	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
 type fakeClock struct {
@@ -86,12 +87,12 @@ func TestIncidentEndToEnd(t *testing.T) {
 		RuleFiles: []string{"../../deploy/prometheus/alerts.yml"}, Alertmanager: am})
 	w.cfg.Services[0].Prometheus.URL = prom.URL
 	w.cfg.ApplyDefaults()
-	app, err := Start(context.Background(), w.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		WithClock(clock.Now), WithEscalationEvery(200*time.Millisecond))
+	a, err := app.Start(context.Background(), w.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		app.WithClock(clock.Now), app.WithEscalationEvery(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(app.Close)
+	t.Cleanup(a.Close)
 
 	var inc slackserver.Channel
 	w.wait(t, 90*time.Second, "the alert to open an incident channel", func() bool {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/app"
 )
 
 // cmdPostmortem prints an incident's postmortem, regenerated from its timeline.
@@ -19,19 +19,11 @@ func cmdPostmortem(ctx context.Context, o options, getenv func(string) string, a
 	if err != nil {
 		return err
 	}
-	pool, err := openState(ctx, cfg.State.PostgresDSN)
+	store, closeStore, err := app.OpenIncidents(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	if err := incidents.Migrate(ctx, pool); err != nil {
-		return fmt.Errorf("migrate incidents: %w", err)
-	}
-	opts, err := incidents.OptionsFrom(cfg)
-	if err != nil {
-		return err
-	}
-	store := incidents.New(pool, opts)
+	defer closeStore()
 	inc, err := store.Lookup(ctx, args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -14,10 +14,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/stacktest"
-	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 const (
@@ -57,14 +58,14 @@ func newReplicaWorld(t *testing.T, mutate ...func(*config.Config)) *world {
 // replicas starts n perfbot Apps at once against w's Slack server and state database: each has its own
 // connection pool, Socket Mode connection, HTTP listener, worker pool and escalation loop, as n processes
 // would. Starting them together also runs the migrations concurrently. It waits until Slack sees n sockets.
-func (w *world) replicas(t *testing.T, n int, opts ...Option) []*App {
+func (w *world) replicas(t *testing.T, n int, opts ...app.Option) []*app.App {
 	t.Helper()
-	apps, errc := make([]*App, n), make(chan error, n)
+	apps, errc := make([]*app.App, n), make(chan error, n)
 	for i := range n {
 		go func() {
 			log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("replica", i)
-			app, err := Start(context.Background(), w.cfg, log, opts...)
-			apps[i] = app
+			a, err := app.Start(context.Background(), w.cfg, log, opts...)
+			apps[i] = a
 			errc <- err
 		}()
 	}
@@ -167,7 +168,7 @@ func TestTwoReplicasRecordEverythingOnce(t *testing.T) {
 	clock := &fakeClock{}
 	w := newReplicaWorld(t)
 	const tick = 100 * time.Millisecond
-	apps := w.replicas(t, 2, WithClock(clock.Now), WithEscalationEvery(tick))
+	apps := w.replicas(t, 2, app.WithClock(clock.Now), app.WithEscalationEvery(tick))
 	inc := w.openIncident(t, "replica drill sev2")
 	w.wait(t, 10*time.Second, "the level 1 page", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 1") >= 1 })
 

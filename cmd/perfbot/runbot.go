@@ -5,20 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"sync"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/perfbot/perfbot/actions"
+	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/bot"
-	"github.com/perfbot/perfbot/config"
-	"github.com/perfbot/perfbot/handlers"
-	"github.com/perfbot/perfbot/incidents"
 )
 
 // cmdRun runs the Slack bot with its HTTP listener (Alertmanager intake, postmortems, health, metrics)
@@ -41,170 +30,10 @@ func cmdRun(ctx context.Context, o options, getenv func(string) string, stderr i
 		o.logLevel = "info" // a server logs what it does; the terminal commands stay quiet
 	}
 	log := logger(o, stderr)
-	app, err := Start(ctx, cfg, log)
+	a, err := app.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer app.Close()
-	return app.Wait()
-}
-
-// App is a running perfbot: the bot, its HTTP listener and the escalation clock. Tests start it too.
-type App struct {
-	Addr   string // the HTTP listener's address
-	Bot    *bot.Bot
-	Store  *incidents.Store
-	cancel context.CancelFunc
-	errc   chan error
-	close  []func()
-	// bg tracks the bot and the escalation loop, which still use the pools while they wind down.
-	bg sync.WaitGroup
-}
-
-// Option changes how Start wires perfbot (tests inject a clock and a faster escalation tick).
-type Option func(*startOptions)
-
-type startOptions struct {
-	now             func() time.Time
-	escalationEvery time.Duration
-}
-
-// WithClock makes incidents and escalations read time from now.
-func WithClock(now func() time.Time) Option { return func(o *startOptions) { o.now = now } }
-
-// WithEscalationEvery sets how often due escalations are looked for.
-func WithEscalationEvery(d time.Duration) Option {
-	return func(o *startOptions) { o.escalationEvery = d }
-}
-
-// Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
-	so := startOptions{now: time.Now, escalationEvery: 5 * time.Second}
-	for _, o := range opts {
-		o(&so)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	a := &App{cancel: cancel, errc: make(chan error, 3)}
-	pool, err := openState(ctx, cfg.State.PostgresDSN)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	a.close = append(a.close, pool.Close)
-	if err := errors.Join(incidents.Migrate(ctx, pool), actions.Migrate(ctx, pool)); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("migrate state database: %w", err)
-	}
-	iopts, err := incidents.OptionsFrom(cfg)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	iopts.Log, iopts.Now = log, incidents.Clock(so.now)
-	a.Store = incidents.New(pool, iopts)
-	backends := handlers.NewBackends(cfg, nil)
-	a.close = append(a.close, backends.Close)
-	h := handlers.New(cfg, backends, log)
-	a.Bot, err = bot.New(bot.Options{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL,
-		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: handlers.Timeline{Store: a.Store, Log: log}})
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	ws := a.Bot.Workspace()
-	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
-	h.Add(inc.Commands()...)
-	act, err := a.actions(cfg, pool, backends, log, so.now)
-	if err != nil {
-		a.Close()
-		return nil, err
-	}
-	h.Add(act.Commands()...)
-	a.Bot.HandleApprovals(act)
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("http listener: %w", err)
-	}
-	a.Addr = ln.Addr().String()
-	srv := &http.Server{Handler: a.routes(cfg, inc, log), ReadHeaderTimeout: 5 * time.Second}
-	a.close = append(a.close, func() { _ = srv.Close() })
-	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
-	a.bg.Add(2)
-	go func() { defer a.bg.Done(); a.errc <- a.Bot.Run(ctx) }()
-	go func() {
-		defer a.bg.Done()
-		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
-	}()
-	return a, nil
-}
-
-// actions builds the approval-gated changes over the first service's Kubernetes and database clients.
-func (a *App) actions(cfg *config.Config, pool *pgxpool.Pool, backends *handlers.Backends, log *slog.Logger, now func() time.Time) (*handlers.Actions, error) {
-	env, err := backends.Env("", 0)
-	if err != nil {
-		return nil, err
-	}
-	opts := actions.Options{Config: cfg, State: pool, Kube: env.Kube, DB: env.Postgres, Log: log, Now: now,
-		Recorder: handlers.ActionRecorder{Store: a.Store}, Incidents: handlers.IncidentFor{Store: a.Store}}
-	if cfg.Actions.ApproverGroup != "" {
-		opts.Approvers = a.Bot.Approvers(cfg.Actions.ApproverGroup)
-	}
-	svc, err := actions.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	return handlers.NewActions(svc, cfg.Actions.Approvers, cfg.Actions.ApproverGroup), nil
-}
-
-// openState connects to perfbot's own database, naming the connections so actions never cancel them.
-func openState(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("state database dsn: %w", err)
-	}
-	if pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
-		pcfg.ConnConfig.RuntimeParams["application_name"] = "perfbot"
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("state database: %w", err)
-	}
-	return pool, nil
-}
-
-func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /alertmanager", incidents.AlertHandler(a.Store, incidents.AlertOptions{
-		Token: cfg.HTTP.AlertmanagerToken, OnAlert: inc.OnAlert, Log: log}))
-	mux.Handle("GET /incidents/{id}/postmortem", incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.AlertmanagerToken))
-	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux
-}
-
-// Wait returns when the first part of the app stops (an error, or nil when ctx ended).
-func (a *App) Wait() error { return <-a.errc }
-
-// Close stops everything Start started.
-func (a *App) Close() {
-	a.cancel()
-	a.bg.Wait() // running commands finish (bounded by the bot's shutdown grace) before the pools close
-	for i := len(a.close) - 1; i >= 0; i-- {
-		a.close[i]()
-	}
-}
-
-func ignoreClosed(err error) error {
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
-
-func ignoreCanceled(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	defer a.Close()
+	return a.Wait()
 }

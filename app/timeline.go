@@ -1,46 +1,17 @@
-package handlers
+package app
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/probes"
 )
-
-// CommandRecord is a finished command as a front end saw it: who ran what where, and what it posted.
-type CommandRecord struct {
-	ID                  string // unique per command run (e.g. the message timestamp)
-	User, Channel, Text string
-	Report              Report
-	At                  time.Time
-	Permalink           string
-	Charts              []PostedChart
-	Err                 error
-}
-
-// PostedChart is a chart a front end posted, with where it went.
-type PostedChart struct {
-	Chart  probes.Chart
-	FileID string
-}
-
-// EventRecord is a chat event the incident timeline may want (pins, reactions).
-type EventRecord struct {
-	ID        string // the platform's event id: the same on every redelivery
-	Type      string // "pin_added", "reaction_added"
-	User      string
-	Channel   string
-	ItemTS    string
-	Reaction  string
-	Link      string
-	EventTime time.Time
-}
 
 // Timeline records what happens in incident channels into the incident's timeline.
 type Timeline struct {
@@ -49,7 +20,7 @@ type Timeline struct {
 }
 
 // CommandDone records a probe command run in an incident channel, with its headline and charts.
-func (t Timeline) CommandDone(ctx context.Context, rec CommandRecord) {
+func (t Timeline) CommandDone(ctx context.Context, rec handlers.CommandRecord) {
 	if rec.Err != nil || len(rec.Report.Sections) == 0 {
 		return // incident commands record themselves; help and refusals are not events
 	}
@@ -72,8 +43,8 @@ func (t Timeline) CommandDone(ctx context.Context, rec CommandRecord) {
 	}
 }
 
-// EventSeen records pinned messages and :pushpin: reactions in incident channels.
-func (t Timeline) EventSeen(ctx context.Context, e EventRecord) {
+// EventSeen records pinned messages and pushpin reactions in incident channels.
+func (t Timeline) EventSeen(ctx context.Context, e handlers.EventRecord) {
 	kind := incidents.KindPin
 	switch {
 	case e.Type == "pin_added":
@@ -89,7 +60,7 @@ func (t Timeline) EventSeen(ctx context.Context, e EventRecord) {
 	// The summary is plain text (renderers escape it); who did it is the event's Actor.
 	summary := "pinned message " + e.ItemTS
 	if kind == incidents.KindReaction {
-		summary = "marked message " + e.ItemTS + " with :pushpin:"
+		summary = "marked message " + e.ItemTS + " with a pushpin reaction"
 	}
 	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User, Summary: summary, Link: e.Link,
 		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS})

@@ -1,8 +1,9 @@
-package handlers
+package app
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -17,12 +18,9 @@ import (
 
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/probes"
 )
-
-// ShareBucket is the time resolution of probe queries: commands within one bucket evaluate at the same
-// instant, so identical probe runs are shared (see probes.Coalescer) instead of multiplying backend load.
-const ShareBucket = 5 * time.Second
 
 // Backends builds and caches the clients each service's probes look through.
 type Backends struct {
@@ -60,7 +58,7 @@ func (b *Backends) Env(service string, window time.Duration) (*probes.Env, error
 		b.cache[svc.Name] = base
 	}
 	env := *base
-	env.Now = b.now().Truncate(ShareBucket)
+	env.Now = b.now().Truncate(handlers.ShareBucket)
 	env.Window = svc.Prometheus.Window.D()
 	if window > 0 {
 		env.Window = window
@@ -135,4 +133,11 @@ func (b *Backends) Close() {
 	for _, r := range b.rdbs {
 		_ = r.Close()
 	}
+}
+
+// Commands builds the command handlers over cfg's backends for the terminal (exec, console);
+// close releases the clients.
+func Commands(cfg *config.Config, log *slog.Logger) (h *handlers.Handlers, close func()) {
+	b := NewBackends(cfg, nil)
+	return handlers.New(cfg, b, log), b.Close
 }
