@@ -3,11 +3,11 @@ package handlers
 import (
 	"context"
 	"log/slog"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/diagnosis"
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/probes"
 )
@@ -141,7 +141,8 @@ func (h *Handlers) runProbes(ctx context.Context, req Request, cmd, title string
 	return rep
 }
 
-// Assemble turns probe results into a report: sections in probe order, findings ranked worst first.
+// Assemble turns probe results into a report: sections in probe order, findings ranked by the
+// diagnosis (the likely cause, the symptoms it explains, then the rest worst first).
 func Assemble(results []probes.Result) Report {
 	rep := Report{}
 	for _, r := range results {
@@ -151,8 +152,9 @@ func Assemble(results []probes.Result) Report {
 		rep.Tables = append(rep.Tables, r.Tables...)
 		rep.Charts = append(rep.Charts, r.Charts...)
 	}
-	sort.SliceStable(rep.Findings, func(i, j int) bool { return rep.Findings[i].Severity() > rep.Findings[j].Severity() })
-	rep.Headline = headline(rep)
+	d := diagnosis.Diagnose(rep.Findings)
+	rep.Findings = d.Ranked
+	rep.Headline = headline(rep, d)
 	return rep
 }
 

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/perfbot/perfbot/diagnosis"
 	"github.com/perfbot/perfbot/probes"
 )
 
-// headline says in one line what is wrong first, or that nothing is.
-func headline(rep Report) string {
+// headline says in one line what is wrong and why, or that nothing is: the most likely cause and
+// the symptom it explains, or the worst breach and that nothing measured explains it.
+func headline(rep Report, d diagnosis.Diagnosis) string {
 	var failed []string
 	for _, s := range rep.Sections {
 		if s.Err != "" {
@@ -19,19 +21,31 @@ func headline(rep Report) string {
 	if len(failed) > 0 {
 		tail = fmt.Sprintf(" (%d check(s) could not run: %s)", len(failed), strings.Join(failed, "; "))
 	}
-	if len(rep.Findings) > 0 && rep.Findings[0].Status >= probes.Warn {
-		f := rep.Findings[0]
-		others := 0
-		for _, g := range rep.Findings[1:] {
-			if g.Status >= probes.Warn {
-				others++
-			}
+	breaches := 0
+	for _, f := range d.Ranked {
+		if f.Status >= probes.Warn {
+			breaches++
 		}
+	}
+	if c := d.Cause; c != nil {
 		more := ""
-		if others > 0 {
-			more = fmt.Sprintf(" (+%d more)", others)
+		if n := breaches - 1 - len(d.Explains); n > 0 {
+			more = fmt.Sprintf(" (+%d more)", n)
 		}
-		return fmt.Sprintf("%s: %s%s%s", f.Status, describe(f), more, tail)
+		explained := describeSymptoms(d.Explains)
+		return fmt.Sprintf("%s: Likely cause: %s — %s; explains %s%s%s", rep.Status, describeCause(*c), d.Why, explained, more, tail)
+	}
+	if breaches > 0 {
+		f := d.Ranked[0]
+		more := ""
+		if breaches > 1 {
+			more = fmt.Sprintf(" (+%d more)", breaches-1)
+		}
+		verdict := ""
+		if d.Unexplained != nil && d.Unexplained.Check == f.Check && d.Unexplained.Subject == f.Subject {
+			verdict = "; no cause found in the checks that ran"
+		}
+		return fmt.Sprintf("%s: %s%s%s%s%s", f.Status, describe(f), diagnosis.Notes(f, nil), verdict, more, tail)
 	}
 	if len(failed) > 0 {
 		return "UNKNOWN: no trigger fired in the checks that ran" + tail
@@ -46,6 +60,35 @@ func headline(rep Report) string {
 		return fmt.Sprintf("OK: no trigger fired; %d could not be measured: %s", len(unsure), strings.Join(unsure, ", "))
 	}
 	return fmt.Sprintf("OK: all %d checks within thresholds", len(rep.Sections))
+}
+
+// describeCause names a cause by its message, which carries the evidence (who blocks whom, which
+// pod, which revision), with its notes.
+func describeCause(f probes.Finding) string {
+	if f.Message == "" {
+		return describe(f) + diagnosis.Notes(f, nil)
+	}
+	return f.Message + diagnosis.Notes(f, nil)
+}
+
+// describeSymptoms names the worst explained symptom, preferring one endpoint over the service
+// as a whole, and counts the others.
+func describeSymptoms(fs []probes.Finding) string {
+	if len(fs) == 0 {
+		return "nothing yet"
+	}
+	top := fs[0]
+	for _, f := range fs {
+		if f.Status == top.Status && f.Signal == top.Signal && strings.HasPrefix(f.Subject, "/") && !strings.HasPrefix(top.Subject, "/") {
+			top = f
+			break
+		}
+	}
+	s := describe(top) + diagnosis.Notes(top, nil)
+	if len(fs) > 1 {
+		s += fmt.Sprintf(" and %d other symptom(s)", len(fs)-1)
+	}
+	return s
 }
 
 // describe renders a finding as "Check on Subject is V (threshold T)".

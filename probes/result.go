@@ -4,6 +4,7 @@ package probes
 
 import (
 	"context"
+	"math"
 	"time"
 )
 
@@ -52,18 +53,63 @@ type Finding struct {
 	Unit      string
 	// Message is one line a person reads, with the numbers in it.
 	Message string
+
+	// Signal says what the finding measures, for diagnosis (empty: not reasoned about).
+	Signal Signal
+	// LowerIsWorse is set where a value below the threshold is the breach (pods ready, hit ratio).
+	LowerIsWorse bool
+	// Onset is when the breach began, where a range query or an object says (zero: unknown).
+	Onset time.Time
+	// Baseline is the same measure a day and a week ago; nil when it was not looked up.
+	Baseline *Baseline
+	// Evidence names where the numbers came from: a query, a pid and its statement, an object.
+	Evidence string
 }
 
-// Severity ranks a finding: status first, then how far past the threshold it is.
+// Severity ranks a finding: status first, then its Magnitude. Findings of different checks compare
+// soundly: a magnitude is a log-scale distance from the threshold, not a raw ratio of two units.
 func (f Finding) Severity() float64 {
+	return float64(f.Status)*100 + f.Magnitude()
+}
+
+// Magnitude says how far past its threshold a finding is, on one scale for every metric: log2 of
+// the breach ratio (value/threshold, or threshold/value where lower is worse), from 0 to 10. A CRIT
+// with no threshold (OOMKilled, a target down, health failing) is a definite breach and counts as
+// 4× its threshold; a WARN without one as 1.5×. A breach no larger than the service's own normal
+// for this hour (its Baseline) counts for less than one that has just departed from normal.
+func (f Finding) Magnitude() float64 {
+	if f.Status < Warn {
+		return 0
+	}
 	ratio := 0.0
-	if f.Threshold > 0 {
+	switch {
+	case f.Threshold > 0 && f.LowerIsWorse && f.Value <= 0:
+		ratio = 1024
+	case f.Threshold > 0 && f.LowerIsWorse:
+		ratio = f.Threshold / f.Value
+	case f.Threshold > 0:
 		ratio = f.Value / f.Threshold
-		if ratio > 1000 {
-			ratio = 1000
+	case f.Status == Crit:
+		ratio = 4
+	default:
+		ratio = 1.5
+	}
+	m := 0.0
+	if ratio > 1 {
+		m = math.Log2(ratio)
+	}
+	if m > 10 {
+		m = 10
+	}
+	if f.Baseline != nil && f.Baseline.Known() && !f.LowerIsWorse {
+		switch factor := f.Baseline.Factor(f.Value); {
+		case factor > 0 && factor < 1.5:
+			m /= 4 // normal for this hour: a standing condition, not what changed
+		case factor >= 3 || f.Baseline.Normal() == 0:
+			m += 1 // departed from normal
 		}
 	}
-	return float64(f.Status)*10000 + ratio
+	return m
 }
 
 // Table is rows of cells with a header row.
