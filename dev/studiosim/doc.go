@@ -50,7 +50,7 @@
 // by default 3 pods in namespace default with 512 MiB and 0.5 cores each), one container
 // "app" per pod, the way the kubelet's cAdvisor and kube-state-metrics expose them:
 //
-//	container_memory_working_set_bytes{namespace,pod,container}         34-42 % of the limit, ±1 %
+//	container_memory_working_set_bytes{namespace,pod,container}         33-43 % of the limit (34/38/42 % ±1 %)
 //	container_cpu_usage_seconds_total{namespace,pod,container}          rises at 10-30 % of the limit,
 //	                                                                    a little more under traffic
 //	container_spec_memory_limit_bytes{namespace,pod,container}
