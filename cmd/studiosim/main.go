@@ -12,7 +12,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/perfbot/perfbot/dev/studiosim"
 )
@@ -39,6 +42,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	logFile := fs.String("log-file", "", "append log lines to this file (default stderr)")
 	load := fs.Float64("load", 20, "built-in steady load in requests per second across endpoints; 0 turns it off")
 	pool := fs.Int("pool", 10, "PostgreSQL connection pool size")
+	namespace := fs.String("namespace", studiosim.DefaultNamespace, "namespace label of the simulated pods' series")
+	deployment := fs.String("deployment", studiosim.DefaultDeployment, "Deployment the default pod names derive from")
+	pods := fs.String("pods", "", "comma-separated simulated pod names (default 3 named <deployment>-<hash>-<suffix>)")
+	memLimit := fs.String("pod-memory-limit", "512Mi", "each simulated pod's memory limit, a Kubernetes quantity")
+	cpuLimit := fs.String("pod-cpu-limit", "500m", "each simulated pod's CPU limit, a Kubernetes quantity")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,6 +55,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *load < 0 || *pool < 1 {
 		return fmt.Errorf("-load must be >= 0 and -pool >= 1 (got %g and %d)", *load, *pool)
+	}
+	podOpts, err := podOptions(*namespace, *deployment, *pods, *memLimit, *cpuLimit)
+	if err != nil {
+		return err
 	}
 	logOut := io.Writer(os.Stderr)
 	if *logFile != "" {
@@ -58,10 +70,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		logOut = f
 	}
 	log := slog.New(studiosim.NewLineHandler(logOut, slog.LevelInfo))
-	srv, err := studiosim.New(studiosim.Options{
-		Listen: *listen, DatabaseURL: *database, RedisAddr: *redisAddr,
-		Load: *load, Pool: *pool, Logger: log,
-	})
+	opts := podOpts
+	opts.Listen, opts.DatabaseURL, opts.RedisAddr = *listen, *database, *redisAddr
+	opts.Load, opts.Pool, opts.Logger = *load, *pool, log
+	srv, err := studiosim.New(opts)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -71,4 +83,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "studiosim serving on http://%s\n", ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// podOptions reads the simulated pods' flags; every problem is reported at once.
+func podOptions(namespace, deployment, pods, memLimit, cpuLimit string) (studiosim.Options, error) {
+	o := studiosim.Options{Namespace: namespace, Deployment: deployment}
+	var errs []error
+	for _, p := range strings.Split(pods, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			o.Pods = append(o.Pods, p)
+		}
+	}
+	if q, err := resource.ParseQuantity(memLimit); err != nil || q.Value() <= 0 {
+		errs = append(errs, fmt.Errorf("-pod-memory-limit %q: want a positive quantity such as 512Mi", memLimit))
+	} else {
+		o.PodMemoryLimit = q.Value()
+	}
+	if q, err := resource.ParseQuantity(cpuLimit); err != nil || q.MilliValue() <= 0 {
+		errs = append(errs, fmt.Errorf("-pod-cpu-limit %q: want a positive quantity such as 500m or 0.5", cpuLimit))
+	} else {
+		o.PodCPULimit = float64(q.MilliValue()) / 1000
+	}
+	return o, errors.Join(errs...)
 }

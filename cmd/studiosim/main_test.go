@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +30,10 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"negative load", []string{"-load", "-1"}, "-load must be >= 0"},
 		{"empty pool", []string{"-pool", "0"}, "-pool >= 1"},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"bad memory limit", []string{"-pod-memory-limit", "lots"}, "-pod-memory-limit \"lots\""},
+		{"zero cpu limit", []string{"-pod-cpu-limit", "0"}, "-pod-cpu-limit \"0\""},
+		{"bad namespace", []string{"-namespace", "Prod_1", "-database", "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "namespace \"Prod_1\""},
+		{"duplicate pods", []string{"-pods", "a-1,a-1", "-database", "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "given twice"},
 		{"unreachable database", []string{"-database", "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "connect database"},
 	}
 	for _, tc := range cases {
@@ -95,7 +100,8 @@ func TestRunServesAndShutsDownClean(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-listen", "127.0.0.1:0", "-database", dsn, "-redis", "127.0.0.1:6379",
-			"-log-file", logFile, "-load", "20", "-pool", "4"}, out)
+			"-log-file", logFile, "-load", "20", "-pool", "4",
+			"-namespace", "studio", "-pods", "web-1, web-2", "-pod-memory-limit", "1Gi", "-pod-cpu-limit", "250m"}, out)
 	}()
 	var base string
 	select {
@@ -111,6 +117,7 @@ func TestRunServesAndShutsDownClean(t *testing.T) {
 		t.Fatalf("GET /health/detailed: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	checkPodSeries(t, base)
 	c := &studiosim.Client{BaseURL: base}
 	if _, err := c.Inject(ctx, studiosim.Fault{Kind: studiosim.KindLock}); err != nil {
 		t.Fatal(err)
@@ -137,5 +144,25 @@ func TestRunServesAndShutsDownClean(t *testing.T) {
 	}
 	if n := len(line.FindAllIndex(b, -1)); n != strings.Count(string(b), "\n") {
 		t.Errorf("%d of %d log lines in the expected format", n, strings.Count(string(b), "\n"))
+	}
+}
+
+// checkPodSeries checks that the pod flags reach the pods' series.
+func checkPodSeries(t *testing.T, base string) {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`container_spec_memory_limit_bytes{container="app",namespace="studio",pod="web-2"} 1.073741824e+09`,
+		`container_spec_cpu_quota{container="app",namespace="studio",pod="web-1"} 25000`,
+		`kube_pod_container_resource_limits{container="app",namespace="studio",pod="web-1",resource="cpu",unit="core"} 0.25`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -34,6 +34,17 @@ func TestAdminRejectsBadInput(t *testing.T) {
 		{"growth without cap", `{"kind":"memory_growth","mb_per_sec":10}`, "max_mb must be"},
 		{"param of another kind", `{"kind":"openai_429","rate":0.5,"mb":3}`, "mb does not apply to openai_429"},
 		{"server-set id", `{"id":"x","kind":"openai_429","rate":0.5}`, "set by the server"},
+		{"unknown agent", `{"kind":"crewai_failures","rate":1,"agent":"editor"}`, `agent "editor": want one of researcher, writer, reviewer`},
+		{"agent of another kind", `{"kind":"openai_429","rate":0.5,"agent":"writer"}`, "agent does not apply to openai_429"},
+		{"pod index out of range", `{"kind":"pod_memory","pod":3}`, "pod index 3: want 0 to 2"},
+		{"negative pod index", `{"kind":"pod_memory","pod":"-1"}`, "pod index -1: want 0 to 2"},
+		{"unknown pod", `{"kind":"pod_memory","pod":"web-9"}`, `pod "web-9": want an index 0 to 2 or one of agentic-studio-`},
+		{"fractional pod", `{"kind":"pod_memory","pod":1.5}`, "pod: want a pod name or index, got 1.5"},
+		{"pod memory above limit", `{"kind":"pod_memory","rate":1.2}`, "rate must be in (0, 1], got 1.2"},
+		{"pod memory every problem", `{"kind":"pod_memory","pod":9,"rate":-1,"mb":5}`,
+			"pod_memory: mb does not apply to pod_memory (it takes: pod rate); rate must be in (0, 1], got -1; pod index 9: want 0 to 2"},
+		{"pod of pod_cpu", `{"kind":"pod_cpu","pod":1}`, "pod does not apply to pod_cpu (it takes: rate)"},
+		{"pod cpu above limit", `{"kind":"pod_cpu","rate":2}`, "rate must be in (0, 1], got 2"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -127,7 +127,7 @@ func (s *Server) runTask(ctx context.Context, runID int64, agent string) error {
 	if err == nil {
 		err = sleep(ctx, jittered(s.opts.OpenAILatency/20)) // parsing, tool use
 	}
-	if err == nil && hit(s.faults.effects().crewFailures) {
+	if err == nil && hit(s.faults.effects().crewFailure(agent)) {
 		err = errTaskFailed
 	}
 	if ctx.Err() != nil {

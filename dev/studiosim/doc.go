@@ -15,7 +15,8 @@
 //	GET  /metrics            http_request_duration_seconds, http_requests_total,
 //	                         crewai_tasks_total, crewai_task_duration_seconds, ai_api_calls_total,
 //	                         openai_api_duration_seconds, openai_api_errors_total, db_pool_*,
-//	                         studiosim_*, process_* and go_*
+//	                         studiosim_*, process_* and go_*, and per simulated pod (see
+//	                         below) the cAdvisor and kube-state-metrics resource series
 //	POST   /admin/faults       inject: 201 with the fault and its id, 400 on bad input
 //	GET    /admin/faults       list: {"faults": [...]}
 //	DELETE /admin/faults/{id}  clear one: 204, or 404
@@ -34,11 +35,32 @@
 //	{"kind":"openai_latency","delay":"3s"}                      added to every OpenAI call
 //	{"kind":"openai_429","rate":0.5}                            that fraction of calls answer 429
 //	{"kind":"crewai_failures","rate":0.3}                       that fraction of agent tasks fail
+//	{"kind":"crewai_failures","rate":1,"agent":"writer"}        only the writer's tasks fail
 //	{"kind":"memory_growth","mb_per_sec":20,"max_mb":512}       the process retains touched memory
+//	{"kind":"pod_memory","pod":1,"rate":0.95}                   that pod's working set at 95 % of its limit
+//	{"kind":"pod_cpu","rate":0.98}                              every pod at 98 % of its CPU limit, throttled
 //
 // The database faults behave as they would in the real app: a lock, slow SQL or hogged
 // connections hold pool connections, and once the pool (-pool) is exhausted every endpoint
 // waits for a connection and fails with `database connection timeout` (503).
+//
+// # Simulated pods
+//
+// The simulator reports itself as a Deployment's pods (Options.Namespace, Deployment, Pods;
+// by default 3 pods in namespace default with 512 MiB and 0.5 cores each), one container
+// "app" per pod, the way the kubelet's cAdvisor and kube-state-metrics expose them:
+//
+//	container_memory_working_set_bytes{namespace,pod,container}         33-43 % of the limit (34/38/42 % ±1 %)
+//	container_cpu_usage_seconds_total{namespace,pod,container}          rises at 10-30 % of the limit,
+//	                                                                    a little more under traffic
+//	container_spec_memory_limit_bytes{namespace,pod,container}
+//	container_spec_cpu_quota, container_spec_cpu_period                 quota/period = CPU limit in cores
+//	container_cpu_cfs_periods_total, container_cpu_cfs_throttled_periods_total
+//	                                                                    10 periods/s; throttled above 85 %
+//	kube_pod_container_resource_limits{namespace,pod,container,resource="memory",unit="byte"}
+//	kube_pod_container_resource_limits{namespace,pod,container,resource="cpu",unit="core"}
+//
+// pod_memory and pod_cpu move these series only: the process itself does not grow or spin.
 //
 // # Log lines
 //

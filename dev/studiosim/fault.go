@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,11 +25,13 @@ const (
 	KindOpenAI429      Kind = "openai_429"      // a fraction of OpenAI calls are rate limited
 	KindCrewAIFailures Kind = "crewai_failures" // a fraction of agent tasks fail
 	KindMemoryGrowth   Kind = "memory_growth"   // the process retains ever more memory
+	KindPodMemory      Kind = "pod_memory"      // one simulated pod's working set sits near its memory limit
+	KindPodCPU         Kind = "pod_cpu"         // every simulated pod runs at its CPU limit and is throttled
 )
 
 // Kinds lists every fault kind in a stable order.
 var Kinds = []Kind{KindLatency, KindErrors, KindSlowSQL, KindLock, KindIdleInTx, KindRedisMemory,
-	KindOpenAILatency, KindOpenAI429, KindCrewAIFailures, KindMemoryGrowth}
+	KindOpenAILatency, KindOpenAI429, KindCrewAIFailures, KindMemoryGrowth, KindPodMemory, KindPodCPU}
 
 // The simulator's HTTP endpoints, as they appear in the `endpoint` metric label.
 const (
@@ -64,6 +67,11 @@ type Fault struct {
 	MB          int           `json:"mb,omitempty"`
 	MBPerSec    float64       `json:"mb_per_sec,omitempty"`
 	MaxMB       int           `json:"max_mb,omitempty"`
+	// Agent narrows crewai_failures to one agent: researcher, writer or reviewer.
+	Agent string `json:"agent,omitempty"`
+	// Pod names the simulated pod of a pod_memory fault, by name or by index ("0" is the first);
+	// on the wire a JSON number is accepted too. The server answers with the pod's name.
+	Pod string `json:"pod,omitempty"`
 	// CreatedAt is set by the server when the fault takes effect.
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	// RetainedMB is how much a memory_growth fault holds right now (set by the server when listing).
@@ -74,7 +82,8 @@ type faultAlias Fault
 
 type faultJSON struct {
 	faultAlias
-	Delay string `json:"delay,omitempty"`
+	Delay string          `json:"delay,omitempty"`
+	Pod   json.RawMessage `json:"pod,omitempty"`
 }
 
 // MarshalJSON writes Delay as a duration string.
@@ -82,6 +91,9 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 	j := faultJSON{faultAlias: faultAlias(f)}
 	if f.Delay != 0 {
 		j.Delay = f.Delay.String()
+	}
+	if f.Pod != "" {
+		j.Pod, _ = json.Marshal(f.Pod)
 	}
 	return json.Marshal(j)
 }
@@ -102,7 +114,29 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 		}
 		f.Delay = d
 	}
+	if len(j.Pod) > 0 {
+		pod, err := podRef(j.Pod)
+		if err != nil {
+			return err
+		}
+		f.Pod = pod
+	}
 	return nil
+}
+
+// podRef reads the pod field: a name, or an index as a JSON string or integer.
+func podRef(raw json.RawMessage) (string, error) {
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		return name, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		if _, err := n.Int64(); err == nil {
+			return n.String(), nil
+		}
+	}
+	return "", fmt.Errorf("pod: want a pod name or index, got %s", raw)
 }
 
 // String names the fault and its parameters, for logs.
@@ -128,6 +162,8 @@ func (f *Fault) logAttrs() []any {
 	add(f.MB != 0, "mb", f.MB)
 	add(f.MBPerSec != 0, "mb_per_sec", f.MBPerSec)
 	add(f.MaxMB != 0, "max_mb", f.MaxMB)
+	add(f.Agent != "", "agent", f.Agent)
+	add(f.Pod != "", "pod", f.Pod)
 	return a
 }
 
@@ -148,6 +184,8 @@ func (f *Fault) params() []string {
 	add(f.MB != 0, "mb")
 	add(f.MBPerSec != 0, "mb_per_sec")
 	add(f.MaxMB != 0, "max_mb")
+	add(f.Agent != "", "agent")
+	add(f.Pod != "", "pod")
 	return p
 }
 
@@ -161,13 +199,16 @@ var allowedParams = map[Kind]string{
 	KindRedisMemory:    "mb",
 	KindOpenAILatency:  "delay",
 	KindOpenAI429:      "rate",
-	KindCrewAIFailures: "rate",
+	KindCrewAIFailures: "rate agent",
 	KindMemoryGrowth:   "mb_per_sec max_mb",
+	KindPodMemory:      "pod rate",
+	KindPodCPU:         "rate",
 }
 
 // Validate checks f's kind and parameters, fills defaults, and returns every problem at once.
-// poolSize bounds idle_in_tx connections.
-func (f *Fault) Validate(poolSize int) error {
+// poolSize bounds idle_in_tx connections; pods are the simulated pods a pod_memory fault may
+// name (its Pod is replaced by the pod's name).
+func (f *Fault) Validate(poolSize int, pods []string) error {
 	allowed, ok := allowedParams[f.Kind]
 	if !ok {
 		return fmt.Errorf("unknown fault kind %q (want one of %s)", f.Kind, kindList())
@@ -178,7 +219,7 @@ func (f *Fault) Validate(poolSize int) error {
 			v.add("%s does not apply to %s (it takes: %s)", p, f.Kind, allowed)
 		}
 	}
-	f.checkValues(v, poolSize)
+	f.checkValues(v, poolSize, pods)
 	if len(v.probs) > 0 {
 		return fmt.Errorf("%s: %s", f.Kind, strings.Join(v.probs, "; "))
 	}
@@ -221,7 +262,7 @@ func (v *validation) intRange(name string, n, lo, hi int, why string) {
 }
 
 // checkValues checks the values of the parameters f's kind takes.
-func (f *Fault) checkValues(v *validation, poolSize int) {
+func (f *Fault) checkValues(v *validation, poolSize int, pods []string) {
 	switch f.Kind {
 	case KindLatency:
 		v.endpoint(f.Endpoint, true)
@@ -247,8 +288,15 @@ func (f *Fault) checkValues(v *validation, poolSize int) {
 		v.intRange("mb", f.MB, 1, maxRedisMB, "")
 	case KindOpenAILatency:
 		v.delay(f.Delay)
-	case KindOpenAI429, KindCrewAIFailures:
+	case KindOpenAI429:
 		v.rate(f.Rate)
+	case KindCrewAIFailures:
+		v.rate(f.Rate)
+		if f.Agent != "" && !slices.Contains(agents, f.Agent) {
+			v.add("agent %q: want one of %s", f.Agent, strings.Join(agents, ", "))
+		}
+	case KindPodMemory, KindPodCPU:
+		f.checkPod(v, pods)
 	case KindMemoryGrowth:
 		if !(f.MBPerSec > 0 && f.MBPerSec <= maxMBPerSec) {
 			v.add("mb_per_sec must be in (0, %d], got %g", maxMBPerSec, f.MBPerSec)

@@ -18,7 +18,9 @@ type effects struct {
 	slowSQL      map[string]float64       // seconds by endpoint; "" applies to every endpoint
 	openaiDelay  time.Duration
 	openai429    float64
-	crewFailures float64
+	crewFailures map[string]float64 // by agent; "" applies to every agent
+	podMemory    map[string]float64 // working-set share of the limit, by pod name
+	podCPU       float64            // CPU share of the limit on every pod; 0 when healthy
 }
 
 var noEffects = &effects{}
@@ -26,6 +28,11 @@ var noEffects = &effects{}
 // sqlSleep is how many seconds of pg_sleep the endpoint's query must include.
 func (e *effects) sqlSleep(endpoint string) float64 {
 	return max(e.slowSQL[endpoint], e.slowSQL[""])
+}
+
+// crewFailure is the probability that one of agent's tasks fails.
+func (e *effects) crewFailure(agent string) float64 {
+	return combine(e.crewFailures[""], e.crewFailures[agent])
 }
 
 // hit draws whether an event of probability p happens.
@@ -61,7 +68,8 @@ func (fs *faultSet) effects() *effects { return fs.eff.Load() }
 
 // rebuild recomputes the effects view; callers hold mu.
 func (fs *faultSet) rebuild() {
-	e := &effects{latency: map[string]time.Duration{}, errorRate: map[string]float64{}, slowSQL: map[string]float64{}}
+	e := &effects{latency: map[string]time.Duration{}, errorRate: map[string]float64{}, slowSQL: map[string]float64{},
+		crewFailures: map[string]float64{}, podMemory: map[string]float64{}}
 	for _, id := range fs.order {
 		f := fs.active[id].fault
 		switch f.Kind {
@@ -76,7 +84,11 @@ func (fs *faultSet) rebuild() {
 		case KindOpenAI429:
 			e.openai429 = combine(e.openai429, f.Rate)
 		case KindCrewAIFailures:
-			e.crewFailures = combine(e.crewFailures, f.Rate)
+			e.crewFailures[f.Agent] = combine(e.crewFailures[f.Agent], f.Rate)
+		case KindPodMemory:
+			e.podMemory[f.Pod] = max(e.podMemory[f.Pod], f.Rate)
+		case KindPodCPU:
+			e.podCPU = max(e.podCPU, f.Rate)
 		}
 	}
 	fs.eff.Store(e)
@@ -94,7 +106,7 @@ var errClosed = errors.New("server is shutting down")
 // InjectFault validates f, puts it into effect and returns it with its id.
 // It returns once the fault is real: locks held, connections idle, keys written.
 func (s *Server) InjectFault(ctx context.Context, f Fault) (Fault, error) {
-	if err := f.Validate(s.opts.Pool); err != nil {
+	if err := f.Validate(s.opts.Pool, s.opts.Pods); err != nil {
 		return Fault{}, errInvalid{err}
 	}
 	f.ID = s.opts.NewID()
@@ -113,6 +125,7 @@ func (s *Server) InjectFault(ctx context.Context, f Fault) (Fault, error) {
 	}
 	fs.active[f.ID] = af
 	fs.order = append(fs.order, f.ID)
+	s.pods.advance() // the pods' counters run at the old effects up to now
 	fs.rebuild()
 	fs.mu.Unlock()
 	s.metrics.faultsActive.WithLabelValues(string(f.Kind)).Inc()
@@ -159,6 +172,7 @@ func (s *Server) ClearFault(ctx context.Context, id string) error {
 				break
 			}
 		}
+		s.pods.advance()
 		fs.rebuild()
 	}
 	fs.mu.Unlock()

@@ -66,6 +66,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) instrument(endpoint string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.pods.requests.Add(1)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		err := s.serveAPI(endpoint, sw, r, h)
 		if err != nil && !sw.wrote {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,6 +39,14 @@ type Options struct {
 	QueryTimeout   time.Duration // a statement's budget, default 15s
 	CacheTTL       time.Duration // lifetime of cached idea summaries, default 5s
 	MaxCrews       int           // crews running at once before /api/agents/run answers 503, default 128
+
+	// The simulated Kubernetes pods whose cAdvisor and kube-state-metrics series /metrics serves,
+	// one container "app" each. Tests that share a Prometheus give each simulator its own Namespace.
+	Namespace      string   // default "default"
+	Deployment     string   // default "agentic-studio"; names the default pods
+	Pods           []string // pod names, default 3 named by PodNames(Namespace, Deployment, 3)
+	PodMemoryLimit int64    // each pod's memory limit in bytes, default 512 MiB
+	PodCPULimit    float64  // each pod's CPU limit in cores, default 0.5
 
 	NewID func() string    // fault ids, default random hex
 	Now   func() time.Time // clock, default time.Now
@@ -79,6 +88,7 @@ func (o *Options) applyDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.applyPodDefaults()
 }
 
 func randomID() string {
@@ -96,6 +106,7 @@ type Server struct {
 	metrics *metrics
 	faults  *faultSet
 	openai  *recentCalls
+	pods    *podSim
 	handler http.Handler
 	started time.Time
 
@@ -112,6 +123,9 @@ type Server struct {
 // Server ready to serve. Close releases what it holds.
 func New(opts Options) (*Server, error) {
 	opts.applyDefaults()
+	if err := opts.checkPods(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	pool, err := openPool(ctx, opts.DatabaseURL, opts.Pool)
@@ -134,8 +148,17 @@ func New(opts Options) (*Server, error) {
 		metrics: newMetrics(pool), faults: newFaultSet(), openai: newRecentCalls(64),
 		started: opts.Now(), crewSlots: make(chan struct{}, opts.MaxCrews), bg: bg, stopBg: stop,
 	}
+	s.pods = newPodSim(opts, s.faults.effects)
+	s.metrics.reg.MustRegister(s.pods)
 	s.handler = s.routes()
 	return s, nil
+}
+
+// Options returns the server's options with their defaults filled in, such as the pod names.
+func (s *Server) Options() Options {
+	o := s.opts
+	o.Pods = slices.Clone(o.Pods)
+	return o
 }
 
 func openPool(ctx context.Context, dsn string, size int) (*pgxpool.Pool, error) {

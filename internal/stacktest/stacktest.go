@@ -71,14 +71,39 @@ type Sim struct {
 	Addr   string // 127.0.0.1:PORT
 	DSN    string
 	Client *studiosim.Client
+
+	// The simulated pods whose cAdvisor and kube-state-metrics series the simulator serves;
+	// each simulator of a test has its own namespace and pod names.
+	Namespace      string
+	Deployment     string
+	Pods           []string
+	PodMemoryLimit int64   // bytes
+	PodCPULimit    float64 // cores
 }
 
 // StartSim runs a simulator with its own database and built-in load until the test ends.
 func StartSim(t testing.TB, load float64) *Sim {
 	t.Helper()
+	return StartSimWith(t, load, studiosim.Options{})
+}
+
+// StartSimWith is StartSim with options, such as the simulated pods and their limits. The
+// database, Redis, key prefix, load and seed sizes are set here; an empty Namespace becomes a
+// unique "sim-<random>", so the pods' series of several simulators do not mix.
+func StartSimWith(t testing.TB, load float64, opts studiosim.Options) *Sim {
+	t.Helper()
 	dsn := Database(t, "sim")
-	srv, err := studiosim.New(studiosim.Options{DatabaseURL: dsn, RedisAddr: RedisAddr, KeyPrefix: "simtest:" + RandomSuffix(),
-		Load: load, SeedIdeas: 5000, SeedProjects: 50})
+	opts.DatabaseURL, opts.RedisAddr, opts.KeyPrefix, opts.Load = dsn, RedisAddr, "simtest:"+RandomSuffix(), load
+	if opts.SeedIdeas == 0 {
+		opts.SeedIdeas = 5000
+	}
+	if opts.SeedProjects == 0 {
+		opts.SeedProjects = 50
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "sim-" + RandomSuffix()
+	}
+	srv, err := studiosim.New(opts)
 	if err != nil {
 		t.Fatalf("start simulator: %v", err)
 	}
@@ -90,7 +115,9 @@ func StartSim(t testing.TB, load float64) *Sim {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done; _ = srv.Close() })
-	s := &Sim{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), DSN: dsn}
+	o := srv.Options()
+	s := &Sim{URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), DSN: dsn,
+		Namespace: o.Namespace, Deployment: o.Deployment, Pods: o.Pods, PodMemoryLimit: o.PodMemoryLimit, PodCPULimit: o.PodCPULimit}
 	s.Client = &studiosim.Client{BaseURL: s.URL, HTTP: &http.Client{Timeout: 10 * time.Second}}
 	return s
 }
