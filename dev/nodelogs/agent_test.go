@@ -22,7 +22,7 @@ func adminClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
 	dir := os.Getenv("PERFBOT_STACK_DIR")
 	if dir == "" {
-		dir, _ = filepath.Abs(filepath.Join("..", ".stack"))
+		dir, _ = filepath.Abs(filepath.Join("..", "..", ".stack"))
 	}
 	path := filepath.Join(dir, "kube", "admin.kubeconfig")
 	cfg, err := clientcmd.BuildConfigFromFlags("", path)
