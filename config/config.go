@@ -48,6 +48,9 @@ type Prometheus struct {
 	NodeSelector string `yaml:"node_selector"`
 	// Window is the look-back for rates and range charts.
 	Window Duration `yaml:"window"`
+	// PodSelector selects the service's pods in container series (cAdvisor, kube-state-metrics),
+	// e.g. `namespace="agentic-studio", pod=~"agentic-studio-[a-z0-9]+-[a-z0-9]+"`.
+	PodSelector string `yaml:"pod_selector"`
 }
 
 // Metrics names the series and labels the probes query; defaults are the runbook's.
@@ -81,12 +84,28 @@ type Postgres struct {
 	LongQuery Duration `yaml:"long_query"`
 	// SeqScanMinRows is the table size above which sequential scans make a missing-index candidate.
 	SeqScanMinRows int64 `yaml:"seq_scan_min_rows"`
+	// ConnectionsWarn and ConnectionsCrit are the shares of max_connections in use that make a WARN and a CRIT.
+	ConnectionsWarn float64 `yaml:"connections_warn"`
+	ConnectionsCrit float64 `yaml:"connections_crit"`
+	// IdleInTransaction is how long a transaction may sit idle before it is reported: it holds
+	// locks and a pool connection.
+	IdleInTransaction Duration `yaml:"idle_in_transaction"`
+	// CacheHitWarn is the buffer cache hit ratio below which reads are reported as going to disk.
+	CacheHitWarn float64 `yaml:"cache_hit_warn"`
+	// IgnoreApplications are application_name prefixes whose statements are not the service's
+	// (maintenance, backups, perfbot itself); the DB query time trigger leaves them out.
+	IgnoreApplications []string `yaml:"ignore_applications"`
 }
 
 // Redis is the service's cache.
 type Redis struct {
 	Addr     string `yaml:"addr"`
 	Password string `yaml:"password"`
+	// MemoryWarn and MemoryCrit are the shares of maxmemory in use that make a WARN and a CRIT.
+	MemoryWarn float64 `yaml:"memory_warn"`
+	MemoryCrit float64 `yaml:"memory_crit"`
+	// SlowCommand is how long a command in the slow log must have taken to be reported.
+	SlowCommand Duration `yaml:"slow_command"`
 }
 
 // Thresholds are the runbook's alert triggers.
@@ -98,6 +117,9 @@ type Thresholds struct {
 	CPUUsage     float64  `yaml:"cpu_usage"`    // fraction of all cores
 	CrewAIErrors float64  `yaml:"crewai_error_rate"`
 	OpenAIP95    Duration `yaml:"openai_p95"`
+	// MinRequests is the traffic floor for per-endpoint shares: an endpoint with fewer requests in
+	// the window is not judged by its error share (one failed request is not a 100 % outage).
+	MinRequests float64 `yaml:"min_requests"`
 }
 
 // Logs configures the log patterns the logs probe groups lines by.

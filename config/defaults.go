@@ -59,6 +59,17 @@ func (s *Service) applyDefaults() {
 	def(&s.Kubernetes.Container, "app")
 	def(&s.Postgres.LongQuery, Duration(5*time.Minute))
 	def(&s.Postgres.SeqScanMinRows, 10000)
+	def(&s.Postgres.ConnectionsWarn, 0.80)
+	def(&s.Postgres.ConnectionsCrit, 0.95)
+	def(&s.Postgres.IdleInTransaction, Duration(30*time.Second))
+	def(&s.Postgres.CacheHitWarn, 0.99)
+	if s.Postgres.IgnoreApplications == nil {
+		s.Postgres.IgnoreApplications = []string{"perfbot", "pg_dump", "pg_basebackup", "pg_restore"}
+	}
+	def(&s.Redis.MemoryWarn, 0.80)
+	def(&s.Redis.MemoryCrit, 0.95)
+	def(&s.Redis.SlowCommand, Duration(10*time.Millisecond))
+	def(&s.Prometheus.PodSelector, `namespace="`+s.Kubernetes.Namespace+`", pod=~"`+s.Kubernetes.Deployment+`-[a-z0-9]+-[a-z0-9]+"`)
 	t := &s.Thresholds
 	def(&t.P95Latency, Duration(500*time.Millisecond))
 	def(&t.ErrorRate, 0.01)
@@ -67,6 +78,7 @@ func (s *Service) applyDefaults() {
 	def(&t.CPUUsage, 0.80)
 	def(&t.CrewAIErrors, 0.05)
 	def(&t.OpenAIP95, Duration(10*time.Second))
+	def(&t.MinRequests, 20)
 	def(&s.Logs.Since, Duration(time.Hour))
 	if len(s.Logs.Patterns) == 0 {
 		s.Logs.Patterns = []Pattern{
