@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/perfbot/perfbot/bot"
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/probes"
-	"github.com/perfbot/perfbot/dev/slackserver"
 )
 
 // slowCommands reports progress for a few seconds, like an assessment, then returns a report.
