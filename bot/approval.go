@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // Decider applies Approve/Deny clicks.
@@ -40,7 +40,7 @@ func (b *Bot) decide(ctx context.Context, d Decider, cb slack.InteractionCallbac
 		} else {
 			b.log.Info("approval refused", "request", id, "user", cb.User.ID, "err", err)
 		}
-		b.ephemeral(ctx, channel, cb.User.ID, escapeMrkdwn(errs.UserMessage(err, ref), 3000))
+		b.ephemeral(ctx, channel, cb.User.ID, errorText(err, ref, maxSectionText))
 		return
 	}
 	text, blocks := RenderApproval(*rep.Approval)
@@ -77,7 +77,7 @@ func RenderApproval(ap handlers.Approval) (string, []slack.Block) {
 	}
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, plain(statusMark(ap.Status)+" Approval: "+ap.Summary, 150), true, false)),
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(b.String(), 3000), false, false), nil, nil),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, textfmt.Truncate(b.String(), 3000), false, false), nil, nil),
 	}
 	ctxText := fmt.Sprintf("Status: *%s*", escapeLine(ap.Status, 40))
 	if ap.DecidedBy != "" {
@@ -89,7 +89,7 @@ func RenderApproval(ap handlers.Approval) (string, []slack.Block) {
 	if ap.Result != "" {
 		ctxText += " · " + escapeTrunc(ap.Result, 1500)
 	}
-	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(ctxText, 3000), false, false)))
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, textfmt.Truncate(ctxText, 3000), false, false)))
 	if ap.Status == "pending" {
 		approve := slack.NewButtonBlockElement("approve:"+ap.ID, ap.ID, slack.NewTextBlockObject(slack.PlainTextType, "Approve", false, false)).WithStyle(slack.StylePrimary)
 		approve.Confirm = slack.NewConfirmationBlockObject(
@@ -117,12 +117,10 @@ func statusMark(status string) string {
 	return "⚙️"
 }
 
-var slackID = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
-
 // userMention mentions a Slack user ID; anything that is not one is shown as escaped text.
 func userMention(id string) string {
-	if slackID.MatchString(id) && (id[0] == 'U' || id[0] == 'W') {
-		return "<@" + id + ">"
+	if m := mention(handlers.PieceUser, id); m != "" {
+		return m
 	}
 	return escapeLine(id, 60)
 }
@@ -137,8 +135,8 @@ func approverList(ap handlers.Approval) string {
 		}
 		parts = append(parts, userMention(id))
 	}
-	if slackID.MatchString(ap.ApproverGroup) && ap.ApproverGroup[0] == 'S' {
-		parts = append(parts, "members of <!subteam^"+ap.ApproverGroup+">")
+	if m := mention(handlers.PieceGroup, ap.ApproverGroup); m != "" {
+		parts = append(parts, "members of "+m)
 	}
 	if len(parts) == 0 {
 		return "nobody is configured (actions.approvers)"

@@ -81,7 +81,7 @@ func render(r handlers.Report) message {
 	if h := strings.TrimSpace(r.Headline); h != "" {
 		head = append(head, mrkdwnSection("*"+escapeTrunc(h, maxSectionText-2)+"*"))
 	}
-	if strings.TrimSpace(r.Text) != "" {
+	if !r.Text.Empty() {
 		head = append(head, textSections(r.Text, 3)...)
 	}
 	body, overflow := reportBody(r)
@@ -95,19 +95,22 @@ func render(r handlers.Report) message {
 	return m
 }
 
-// isTextOnly reports whether a report is free text (help, usage) rather than probe results.
+// isTextOnly reports whether a report is free text (help, usage, incident replies) rather than probe results.
 func isTextOnly(r handlers.Report) bool {
 	return len(r.Findings) == 0 && len(r.Sections) == 0 && len(r.Tables) == 0 && r.Headline == ""
 }
 
-// renderText renders a free-text report as plain sections, with its buttons if any.
+// renderText renders a free-text report as sections, with its buttons if any.
 func renderText(r handlers.Report) message {
-	text := orDefault(r.Text, orDefault(r.Title, "(empty)"))
+	text := r.Text
+	if text.Empty() {
+		text = handlers.T(handlers.Plain(orDefault(r.Title, "(empty)")))
+	}
 	blocks := textSections(text, textOnlySections)
 	if b := actionsBlock(r.Next); b != nil {
 		blocks = append(blocks, b)
 	}
-	return message{text: escapeMrkdwn(text, fallbackText), blocks: blocks}
+	return message{text: orDefault(mrkdwnText(text, fallbackText), "—"), blocks: blocks}
 }
 
 // notification is the top-level text: what a phone notification or an old client shows.
@@ -225,10 +228,10 @@ func contextBlock(text string) slack.Block {
 	return slack.NewContextBlock("", mrkdwn(text))
 }
 
-// textSections splits perfbot-written mrkdwn into at most maxSections sections of ≤ 3000 runes,
-// at line breaks; text beyond them is cut with a visible "…".
-func textSections(text string, maxSections int) []slack.Block {
-	esc := escapeMrkdwn(text, maxSections*maxSectionText)
+// textSections renders text into at most maxSections sections of ≤ 3000 runes, split at line
+// breaks; text beyond them is cut with a visible "…".
+func textSections(text handlers.Text, maxSections int) []slack.Block {
+	esc := mrkdwnText(text, maxSections*maxSectionText)
 	var chunks, cur []string
 	n := 0
 	for _, line := range strings.Split(esc, "\n") {

@@ -2,13 +2,12 @@ package bot
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/perfbot/perfbot/internal/textfmt"
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -188,35 +187,8 @@ func codeTable(t probes.Table) (text string, complete bool) {
 	return strings.TrimSpace(head + "\n" + body + "\n" + note), complete
 }
 
-// formatValue prints a measured value compactly with its unit: "812 ms", "1.25 s", "0.0234".
-func formatValue(v float64, unit string) string {
-	var s string
-	switch a := math.Abs(v); {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return "n/a"
-	case a >= 1e6:
-		s = strconv.FormatFloat(v, 'g', 4, 64)
-	case a >= 100:
-		s = strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 10:
-		s = strconv.FormatFloat(v, 'f', 1, 64)
-	case a >= 1 || a == 0:
-		s = strconv.FormatFloat(v, 'f', 2, 64)
-	default:
-		s = strconv.FormatFloat(v, 'g', 3, 64)
-	}
-	if strings.Contains(s, ".") && !strings.Contains(s, "e") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	unit = plain(unit, 20)
-	switch unit {
-	case "":
-		return s
-	case "%":
-		return s + "%"
-	}
-	return s + " " + unit
-}
+// formatValue prints a measured value compactly with its unit, the unit made plain: "812 ms".
+func formatValue(v float64, unit string) string { return textfmt.Value(v, plain(unit, 20)) }
 
 // statusEmoji is the mrkdwn/plain_text emoji shortcode for a status.
 func statusEmoji(s probes.Status) string {

@@ -85,7 +85,8 @@ type rendered struct {
 }
 
 func TestRenderGolden(t *testing.T) {
-	usage := handlers.Report{Ephemeral: true, Text: "*Usage:* `/perf db [service]`\nUnknown service `<!channel>` & friends."}
+	usage := handlers.Report{Ephemeral: true, Text: handlers.T(handlers.Bold("Usage:"), handlers.Plain(" "), handlers.Code("/perf db [service]"),
+		handlers.Break(), handlers.Plain("Unknown service "), handlers.Code("<!channel>"), handlers.Plain(" & friends."))}
 	sections := assessReport().Sections
 	tests := []struct {
 		name string
@@ -396,7 +397,7 @@ func hostileValue(rng *rand.Rand) float64 {
 // and buttons, every text drawn from hostile.
 func hostileReport(rng *rand.Rand, findings, sections, tables, rows, cols, next int) handlers.Report {
 	r := handlers.Report{Command: hostile(rng), Service: hostile(rng), Title: hostileBig(rng), Headline: hostileBig(rng),
-		Status: probes.Status(rng.Intn(4)), Text: hostileBig(rng), Ephemeral: rng.Intn(5) == 0, Elapsed: time.Duration(rng.Int63n(1e11))}
+		Status: probes.Status(rng.Intn(4)), Text: hostileText(rng), Ephemeral: rng.Intn(5) == 0, Elapsed: time.Duration(rng.Int63n(1e11))}
 	for i := 0; i < findings; i++ {
 		f := probes.Finding{Check: hostile(rng), Status: probes.Status(rng.Intn(4)), Subject: hostile(rng),
 			Value: hostileValue(rng), Threshold: hostileValue(rng), Unit: hostile(rng), Message: hostile(rng)}
@@ -500,18 +501,26 @@ func TestRenderProgressHostile(t *testing.T) {
 	}
 }
 
+// helpLines is n lines of help text.
+func helpLines(n int) handlers.Text {
+	var parts []handlers.Part
+	for i := 0; i < n; i++ {
+		parts = append(parts, handlers.Code("/perf db [service]"), handlers.Plain(" connections, locks, slow statements & <indexes>"), handlers.Break())
+	}
+	return handlers.T(parts...)
+}
+
 func TestRenderLongText(t *testing.T) {
-	line := "`/perf db [service]` connections, locks, slow statements & <indexes>\n"
 	tests := []struct {
 		name         string
-		text         string
+		text         handlers.Text
 		wantSections int
 		wantCut      bool
 	}{
-		{"short help", line, 1, false},
-		{"help over one section", strings.Repeat(line, 100), 3, false},
-		{"endless text", strings.Repeat(line, 10_000), textOnlySections, true},
-		{"one endless line", strings.Repeat("x", 100_000), 1, true},
+		{"short help", helpLines(1), 1, false},
+		{"help over one section", helpLines(100), 3, false},
+		{"endless text", helpLines(10_000), textOnlySections, true},
+		{"one endless line", handlers.T(handlers.Plain(strings.Repeat("x", 100_000))), 1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -547,9 +556,12 @@ func TestRenderAcceptedByServer(t *testing.T) {
 	channel := srv.AddChannel("perf-render")
 	rng := rand.New(rand.NewSource(42))
 	reports := map[string]handlers.Report{
-		"assess":   assessReport(),
-		"hostile":  hostileReport(rng, 10_000, 100, 10, 500, 25, 40),
-		"usage":    {Ephemeral: true, Text: strings.Repeat("`/perf help` <!channel>\n", 3000)},
+		"assess":  assessReport(),
+		"hostile": hostileReport(rng, 10_000, 100, 10, 500, 25, 40),
+		"usage":   {Ephemeral: true, Text: repeatText(3000, handlers.Code("/perf help"), handlers.Plain(" "), handlers.Data("<!channel>"), handlers.Break())},
+		"incident": {Text: handlers.T(handlers.IconIncident, handlers.Plain("Incident #3 "), handlers.Bold("checkout *slow*"), handlers.Plain(" opened by "),
+			handlers.User("U0ALICE"), handlers.Plain(" in "), handlers.Channel("C0INC"), handlers.Plain(" for "), handlers.Group("S0SRE"),
+			handlers.Plain(": "), handlers.Link("https://grafana.example/d?a=1&b=2", "dashboard"))},
 		"no data":  {Title: "Assessment", Status: probes.Unknown, Headline: "No probe could look."},
 		"only tab": {Tables: []probes.Table{{Title: "t", Columns: []string{"a"}, Rows: [][]string{{"<@U1>"}}}}},
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // ellipsis marks text that was cut to fit a Slack limit.
@@ -42,26 +44,6 @@ func clean(s string, multiline bool) string {
 	return b.String()
 }
 
-// truncate cuts s to at most max runes, ending it with "…" when anything was cut.
-// It never splits a rune and does not escape: it is for plain text (escaped mrkdwn is cut by
-// escapeTrunc, which keeps entities whole).
-func truncate(s string, max int) string {
-	if max <= 0 {
-		return ""
-	}
-	if len(s) <= max || utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == max-1 {
-			return s[:i] + ellipsis
-		}
-		n++
-	}
-	return s
-}
-
 // plain prepares data for a plain_text object or a table cell: one line, no invisible
 // characters, at most max runes. Plain text needs no entity escaping.
 func plain(s string, max int) string {
@@ -70,7 +52,7 @@ func plain(s string, max int) string {
 	if more {
 		s += ellipsis
 	}
-	return truncate(s, max)
+	return textfmt.Truncate(s, max)
 }
 
 // mentionFree breaks "<!", "<@" and "<#" with a zero-width space. Plain text is never parsed for
@@ -239,14 +221,18 @@ func joinFit(title string, lines []string, more, sep string, max int) string {
 	return b.String()
 }
 
-// cutEscaped cuts an already escaped line to max runes without splitting an entity.
+// cutEscaped cuts an already escaped line to max runes without splitting an entity, a mention
+// or a link.
 func cutEscaped(s string, max int) string {
 	if len([]rune(s)) <= max {
 		return s
 	}
-	r := []rune(s)[:max-1]
-	if i := strings.LastIndexByte(string(r), '&'); i >= 0 && !strings.Contains(string(r)[i:], ";") {
-		return string(r)[:i] + ellipsis
+	r := string([]rune(s)[:max-1])
+	if i := strings.LastIndexByte(r, '&'); i >= 0 && !strings.Contains(r[i:], ";") {
+		r = r[:i]
 	}
-	return string(r) + ellipsis
+	if i := strings.LastIndexByte(r, '<'); i >= 0 && !strings.Contains(r[i:], ">") {
+		r = r[:i]
+	}
+	return r + ellipsis
 }

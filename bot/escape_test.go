@@ -64,15 +64,12 @@ func TestEscapeTrunc(t *testing.T) {
 	}
 }
 
-func TestPlainAndTruncate(t *testing.T) {
+func TestPlainAndCode(t *testing.T) {
 	tests := []struct {
 		name string
 		got  string
 		want string
 	}{
-		{"truncate fits", truncate("abc", 3), "abc"},
-		{"truncate cuts", truncate("abcd", 3), "ab…"},
-		{"truncate runes", truncate("日本語です", 3), "日本…"},
 		{"plain one line", plain("  a\nb\tc  ", 10), "a b c"},
 		{"plain breaks mentions", plain("<!channel> <@U1> <#C1>", 40), "<" + zwsp + "!channel> <" + zwsp + "@U1> <" + zwsp + "#C1>"},
 		{"plain cuts", plain(strings.Repeat("é", 100), 5), "éééé…"},

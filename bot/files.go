@@ -11,6 +11,7 @@ import (
 
 	"github.com/perfbot/perfbot/charts"
 	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // maxCharts bounds the chart files one report posts.
@@ -30,8 +31,8 @@ func (b *Bot) postCharts(ctx context.Context, channel, threadTS string, rep hand
 		}
 		name := fmt.Sprintf("%s-%d.png", slug(c.Title), i+1)
 		f, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
-			Reader: bytes.NewReader(png), FileSize: len(png), Filename: name, Title: truncate(c.Title, 250),
-			Channel: channel, ThreadTimestamp: threadTS, AltTxt: truncate(c.Title+" chart", 1000),
+			Reader: bytes.NewReader(png), FileSize: len(png), Filename: name, Title: textfmt.Truncate(c.Title, 250),
+			Channel: channel, ThreadTimestamp: threadTS, AltTxt: textfmt.Truncate(c.Title+" chart", 1000),
 		})
 		if err != nil {
 			b.log.Warn("chart upload failed", "chart", c.Title, "err", err)
@@ -61,7 +62,7 @@ func (b *Bot) postOverflow(ctx context.Context, channel, threadTS string, rep ha
 	}
 	_, err := b.api.UploadFileContext(ctx, slack.UploadFileParameters{
 		Content: buf.String(), FileSize: buf.Len(), Filename: slug(rep.Title) + "-tables.txt",
-		Title: truncate(rep.Title+": all tables", 250), Channel: channel, ThreadTimestamp: threadTS,
+		Title: textfmt.Truncate(rep.Title+": all tables", 250), Channel: channel, ThreadTimestamp: threadTS,
 	})
 	if err != nil {
 		b.log.Warn("table file upload failed", "err", err)

@@ -46,8 +46,6 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 		b.showError(ctx, req, err, live)
 	case rep.Approval != nil:
 		b.postApproval(ctx, req, *rep.Approval)
-	case rep.Markup:
-		b.postMarkup(ctx, req, rep)
 	case rep.Ephemeral:
 		b.ephemeralReport(ctx, req, rep)
 	default:
@@ -90,20 +88,19 @@ func (b *Bot) finish(ctx context.Context, live *liveMessage, rep handlers.Report
 // showError answers privately: the user-facing message for known kinds, a reference for internal errors.
 func (b *Bot) showError(ctx context.Context, req commandRequest, err error, live *liveMessage) {
 	ref := uuid.NewString()[:8]
-	msg := errs.UserMessage(err, ref)
+	text := errorText(err, ref, maxSectionText)
 	if errs.KindOf(err) == errs.Internal {
 		b.log.Error("command failed", "ref", ref, "user", req.user, "channel", req.channel, "err", err)
 	} else {
 		b.log.Info("command refused", "user", req.user, "kind", errs.KindOf(err), "err", err)
 	}
 	if live.ts != "" {
-		text := escapeMrkdwn(msg, 3000)
 		block := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil)
 		if err := b.update(ctx, live.channel, live.ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(block)); err == nil {
 			return
 		}
 	}
-	b.ephemeral(ctx, req.channel, req.user, escapeMrkdwn(msg, 3000))
+	b.ephemeral(ctx, req.channel, req.user, text)
 }
 
 func (b *Bot) ephemeralReport(ctx context.Context, req commandRequest, rep handlers.Report) {

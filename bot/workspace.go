@@ -10,6 +10,7 @@ import (
 
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // Workspace is the bot's handlers.Workspace: channels, messages and documents in Slack.
@@ -47,29 +48,37 @@ func (w Workspace) Invite(ctx context.Context, channelID string, users []string)
 
 // SetTopic sets the channel topic (Slack allows 250 characters).
 func (w Workspace) SetTopic(ctx context.Context, channelID, topic string) error {
-	_, err := w.b.api.SetTopicOfConversationContext(ctx, channelID, truncate(topic, 250))
+	_, err := w.b.api.SetTopicOfConversationContext(ctx, channelID, textfmt.Truncate(topic, 250))
 	return err
 }
 
-// Post writes a mrkdwn message written by perfbot itself (its own mentions are kept).
-func (w Workspace) Post(ctx context.Context, channelID, text string) error {
-	_, err := w.b.post(ctx, channelID, "", slack.MsgOptionText(truncate(text, 3900), false))
+// Post writes text as a mrkdwn message: mentions and formatting in Slack's syntax, data escaped.
+func (w Workspace) Post(ctx context.Context, channelID string, text handlers.Text) error {
+	_, err := w.b.post(ctx, channelID, "", slack.MsgOptionText(orDefault(mrkdwnText(text, 3900), "—"), false))
 	return err
 }
 
-// Publish shares a document as the channel's canvas (or a standalone canvas in the channel when it has one)
-// and as a Markdown file.
+// Publish shares a document as the channel's canvas (or a standalone canvas in the channel when it has one),
+// where people are canvas mentions, and as a Markdown file, where they are plain text.
 func (w Workspace) Publish(ctx context.Context, channelID string, doc handlers.Document) error {
-	content := slack.DocumentContent{Type: "markdown", Markdown: doc.Markdown}
+	canvas := doc.Markdown
+	if doc.WithPeople != nil {
+		md, err := doc.WithPeople(canvasPerson)
+		if err != nil {
+			return fmt.Errorf("canvas: %w", err)
+		}
+		canvas = md
+	}
+	content := slack.DocumentContent{Type: "markdown", Markdown: canvas}
 	_, err := w.b.api.CreateChannelCanvasContext(ctx, channelID, content)
 	if slackError(err, "channel_canvas_already_exists") {
-		_, err = w.b.api.CreateCanvasContext(ctx, truncate(doc.Title, 250), content, slack.CreateCanvasOptionChannelID(channelID))
+		_, err = w.b.api.CreateCanvasContext(ctx, textfmt.Truncate(doc.Title, 250), content, slack.CreateCanvasOptionChannelID(channelID))
 	}
 	if err != nil {
 		return fmt.Errorf("canvas: %w", err)
 	}
 	_, err = w.b.api.UploadFileContext(ctx, slack.UploadFileParameters{
-		Content: doc.Markdown, FileSize: len(doc.Markdown), Filename: doc.Filename, Title: truncate(doc.Title, 250),
+		Content: doc.Markdown, FileSize: len(doc.Markdown), Filename: doc.Filename, Title: textfmt.Truncate(doc.Title, 250),
 		Channel: channelID, InitialComment: "Postmortem draft (Markdown): " + escape(doc.Title),
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/perfbot/perfbot/internal/textfmt"
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -160,7 +161,7 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 			return err
 		}
 		p.Add(t)
-		label := "threshold " + formatValue(c.Threshold, cleanText(c.Unit, maxUnit))
+		label := "threshold " + textfmt.Value(c.Threshold, cleanText(c.Unit, maxUnit))
 		legend.Add(fitWidth(legend.TextStyle, label, legendText), t)
 	}
 	if dropped > 0 {
@@ -257,13 +258,4 @@ func fitWidth(sty text.Style, s string, max vg.Length) string {
 		}
 	}
 	return string(r[:lo]) + "…"
-}
-
-// formatValue prints v compactly with its unit, e.g. "500 ms" or "0.01 ratio".
-func formatValue(v float64, unit string) string {
-	s := strconv.FormatFloat(v, 'g', 4, 64)
-	if unit == "" {
-		return s
-	}
-	return s + " " + unit
 }

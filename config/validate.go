@@ -7,15 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
-)
 
-var (
-	// userID is a Slack user ID (U…, or W… in Enterprise Grid).
-	userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
-	// userOrGroupID is a user ID or a user group ID (S…).
-	userOrGroupID = regexp.MustCompile(`^[UWS][A-Z0-9]{2,30}$`)
-	// groupID is a Slack user group ID.
-	groupID = regexp.MustCompile(`^S[A-Z0-9]{2,30}$`)
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // problems collects validation errors.
@@ -101,7 +94,7 @@ func (c *Config) validateCommands(errs *problems) {
 // validatePeople checks the escalation ladder and that everyone paged or approving is a Slack ID:
 // a name or e-mail there would never be mentioned or matched.
 func (c *Config) validatePeople(errs *problems) {
-	checkIDs(errs, "incidents.on_call", c.Incidents.OnCall, userID, "a Slack user ID (U… or W…)")
+	checkIDs(errs, "incidents.on_call", c.Incidents.OnCall, textfmt.IsUserID, "a Slack user ID (U… or W…)")
 	for i, l := range c.Incidents.Levels {
 		p := fmt.Sprintf("incidents.levels[%d]", i)
 		if l.After < 0 {
@@ -112,15 +105,18 @@ func (c *Config) validatePeople(errs *problems) {
 		}
 		checkIDs(errs, p+".page", l.Page, userOrGroupID, "a Slack user ID (U… or W…) or user group ID (S…)")
 	}
-	checkIDs(errs, "actions.approvers", c.Actions.Approvers, userID, "a Slack user ID (U… or W…)")
-	if g := c.Actions.ApproverGroup; g != "" && !groupID.MatchString(g) {
+	checkIDs(errs, "actions.approvers", c.Actions.Approvers, textfmt.IsUserID, "a Slack user ID (U… or W…)")
+	if g := c.Actions.ApproverGroup; g != "" && !textfmt.IsGroupID(g) {
 		errs.add("actions.approver_group: %q is not a Slack user group ID (S…)", g)
 	}
 }
 
-func checkIDs(errs *problems, field string, ids []string, re *regexp.Regexp, what string) {
+// userOrGroupID reports whether id is a user ID or a user group ID.
+func userOrGroupID(id string) bool { return textfmt.IsUserID(id) || textfmt.IsGroupID(id) }
+
+func checkIDs(errs *problems, field string, ids []string, valid func(string) bool, what string) {
 	for i, id := range ids {
-		if !re.MatchString(id) {
+		if !valid(id) {
 			errs.add("%s[%d]: %q is not %s", field, i, id, what)
 		}
 	}

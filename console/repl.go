@@ -21,15 +21,15 @@ func Exec(ctx context.Context, h Handler, line, user string, out io.Writer) erro
 	text, ok := strings.CutPrefix(strings.TrimSpace(line), "/perf")
 	if !ok {
 		err := errs.Invalidf("commands start with /perf, e.g. /perf assess")
-		fmt.Fprintln(out, plain(errs.UserMessage(err, "-")))
+		fmt.Fprintln(out, sanitize(errs.UserMessage(err, "-")))
 		return err
 	}
 	rep, err := h.Handle(ctx, handlers.Request{Text: strings.TrimSpace(text), User: user, Channel: "console"})
 	if err != nil {
 		if errs.KindOf(err) == errs.Internal {
-			fmt.Fprintln(out, "internal error:", err)
+			fmt.Fprintln(out, "internal error:", sanitize(err.Error()))
 		} else {
-			fmt.Fprintln(out, plain(errs.UserMessage(err, "console")))
+			fmt.Fprintln(out, sanitize(errs.UserMessage(err, "console")))
 		}
 		return err
 	}
@@ -73,14 +73,4 @@ func REPL(ctx context.Context, h Handler, user string, in io.Reader, out io.Writ
 			}
 		}
 	}
-}
-
-// plain drops a leading Slack emoji shortcode, which a terminal shows literally.
-func plain(msg string) string {
-	if strings.HasPrefix(msg, ":") {
-		if i := strings.Index(msg[1:], ": "); i >= 0 && !strings.Contains(msg[1:i+1], " ") {
-			return msg[i+3:]
-		}
-	}
-	return msg
 }

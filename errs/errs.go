@@ -63,18 +63,17 @@ func KindOf(err error) Kind {
 	return Internal
 }
 
-// UserMessage returns what the user is told about err; ref identifies an internal error in the log.
+// UserMessage returns what the user is told about err, as plain text; ref identifies an internal
+// error in the log. Front ends may mark the message by KindOf(err).
 func UserMessage(err error, ref string) string {
 	var e *Error
 	if !errors.As(err, &e) || e.Kind == Internal {
-		return fmt.Sprintf(":warning: internal error (ref %s). The details are in perfbot's log.", ref)
+		return fmt.Sprintf("internal error (ref %s). The details are in perfbot's log.", ref)
 	}
 	prefix := map[Kind]string{
-		Invalid:     ":grey_question: ",
-		NotFound:    ":mag: Not found: ",
-		Forbidden:   ":no_entry: Not allowed: ",
-		Conflict:    ":hourglass: ",
-		Unavailable: ":electric_plug: Unavailable: ",
+		NotFound:    "Not found: ",
+		Forbidden:   "Not allowed: ",
+		Unavailable: "Unavailable: ",
 	}[e.Kind]
 	return prefix + e.Msg
 }

@@ -2,6 +2,7 @@ package errs
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,19 @@ func TestUserMessage(t *testing.T) {
 		if KindOf(c.err) == Internal && strings.Contains(got, "password") {
 			t.Errorf("an internal error leaked its text to the user: %q", got)
 		}
+	}
+}
+
+var emojiCode = regexp.MustCompile(`:[a-z0-9_+-]+:`)
+
+func TestUserMessageIsPlainText(t *testing.T) {
+	for _, err := range []error{Invalidf("x"), NotFoundf("x"), Forbiddenf("x"), Conflictf("x"), Unavailablef("x"), fmt.Errorf("x")} {
+		got := UserMessage(err, "r1")
+		if emojiCode.MatchString(got) {
+			t.Errorf("UserMessage(%v) = %q carries an emoji code", err, got)
+		}
+	}
+	if got := UserMessage(Conflictf("already approved"), "r1"); got != "already approved" {
+		t.Errorf("conflict = %q, want the message alone", got)
 	}
 }

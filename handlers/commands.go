@@ -92,7 +92,7 @@ func (h *Handlers) help(args []string) Report {
 		for _, c := range h.commands {
 			if c.Name == args[0] {
 				fmt.Fprintf(&b, "/perf %s\n%s\nExample: %s", c.Usage, c.Summary, c.Example)
-				return Report{Command: "/perf help", Title: "perfbot help", Text: b.String(), Ephemeral: true}
+				return Report{Command: "/perf help", Title: "perfbot help", Text: T(Plain(b.String())), Ephemeral: true}
 			}
 		}
 		fmt.Fprintf(&b, "No command %q.\n\n", args[0])
@@ -105,5 +105,5 @@ func (h *Handlers) help(args []string) Report {
 		strings.Join(h.cfg.ServiceNames(), ", "), h.cfg.Services[0].Thresholds.P95Latency.D(),
 		h.cfg.Services[0].Thresholds.ErrorRate*100, h.cfg.Services[0].Thresholds.DBQueryTime.D(),
 		h.cfg.Services[0].Thresholds.MemoryUsage*100, h.cfg.Services[0].Thresholds.CPUUsage*100)
-	return Report{Command: "/perf help", Title: "perfbot help", Text: b.String(), Ephemeral: true}
+	return Report{Command: "/perf help", Title: "perfbot help", Text: T(Plain(b.String())), Ephemeral: true}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // Incidents runs the /perf incident commands over the incident store and a chat workspace.
@@ -88,8 +89,9 @@ func (in *Incidents) open(ctx context.Context, req Request, args []string) (Repo
 	if err != nil {
 		return Report{}, err
 	}
-	return Report{Command: "/perf incident open", Title: "Incident opened", Markup: true,
-		Text: fmt.Sprintf(":rotating_light: Incident #%d *%s* (%s) opened by %s in <#%s>.", inc.Number, Data(inc.Title), inc.Severity, Mention(req.User), inc.ChannelID)}, nil
+	return Report{Command: "/perf incident open", Title: "Incident opened",
+		Text: T(IconIncident, Plain(fmt.Sprintf("Incident #%d ", inc.Number)), Bold(inc.Title),
+			Plain(fmt.Sprintf(" (%s) opened by ", inc.Severity)), Who(req.User), Plain(" in "), Channel(inc.ChannelID), Plain("."))}, nil
 }
 
 // Start gives a new incident its channel: created collision-safe, responders invited, topic set,
@@ -117,7 +119,7 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 	}
 	inc.ChannelID, inc.ChannelName = id, name
 	people := append([]string{}, in.cfg.Incidents.OnCall...)
-	if strings.HasPrefix(opener, "U") || strings.HasPrefix(opener, "W") {
+	if textfmt.IsUserID(opener) {
 		people = append([]string{opener}, people...)
 	}
 	if len(people) > 0 {
@@ -129,9 +131,11 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 	if err := in.ws.SetTopic(ctx, id, topic); err != nil {
 		in.log.Warn("set topic failed", "incident", inc.Number, "err", err)
 	}
-	summary := fmt.Sprintf(":rotating_light: *Incident #%d: %s*\nSeverity %s · service %s · opened by %s at %s UTC\n"+
-		"Escalation: %s. Commands: `/perf incident note <text>`, `/perf incident escalate`, `/perf incident resolve <root cause>`.",
-		inc.Number, Data(inc.Title), inc.Severity, Data(inc.Service), Mention(opener), inc.OpenedAt.UTC().Format("15:04"), Data(in.ladder()))
+	summary := T(IconIncident, Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)), Break(),
+		Plain(fmt.Sprintf("Severity %s · service ", inc.Severity)), Data(inc.Service), Plain(" · opened by "), Who(opener),
+		Plain(" at "+inc.OpenedAt.UTC().Format("15:04")+" UTC"), Break(),
+		Plain("Escalation: "), Data(in.ladder()), Plain(". Commands: "), Code("/perf incident note <text>"), Plain(", "),
+		Code("/perf incident escalate"), Plain(", "), Code("/perf incident resolve <root cause>"), Plain("."))
 	if err := in.ws.Post(ctx, id, summary); err != nil {
 		in.log.Warn("opening summary failed", "incident", inc.Number, "err", err)
 	}
@@ -168,8 +172,8 @@ func (in *Incidents) note(ctx context.Context, req Request, args []string) (Repo
 	if _, err := in.store.Record(ctx, inc.ID, incidents.Event{Kind: incidents.KindNote, Actor: req.User, Summary: text}); err != nil {
 		return Report{}, fmt.Errorf("record note: %w", err)
 	}
-	return Report{Command: "/perf incident note", Title: "Note", Markup: true,
-		Text: fmt.Sprintf(":memo: Note by %s added to the timeline: %s", Mention(req.User), Data(text))}, nil
+	return Report{Command: "/perf incident note", Title: "Note",
+		Text: T(IconNote, Plain("Note by "), Who(req.User), Plain(" added to the timeline: "), Data(text))}, nil
 }
 
 func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) {
@@ -182,7 +186,7 @@ func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) 
 		return Report{}, err
 	}
 	return Report{Command: "/perf incident escalate", Title: "Escalated", Ephemeral: true,
-		Text: fmt.Sprintf("Escalated incident #%d to %s.", inc.Number, esc.Level.Name)}, nil
+		Text: T(Plain(fmt.Sprintf("Escalated incident #%d to ", inc.Number)), Data(esc.Level.Name), Plain("."))}, nil
 }
 
 func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (Report, error) {
@@ -197,17 +201,22 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 	if err := in.publish(ctx, inc); err != nil {
 		return Report{}, err
 	}
-	return Report{Command: "/perf incident resolve", Title: "Resolved", Markup: true,
-		Text: fmt.Sprintf(":white_check_mark: Incident #%d resolved by %s after %s. The postmortem draft is in this channel.",
-			inc.Number, Mention(req.User), inc.Duration(in.now()).Round(time.Minute))}, nil
+	return Report{Command: "/perf incident resolve", Title: "Resolved",
+		Text: T(IconResolved, Plain(fmt.Sprintf("Incident #%d resolved by ", inc.Number)), Who(req.User),
+			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", inc.Duration(in.now()).Round(time.Minute))))}, nil
 }
 
 func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {
-	md, err := in.store.Postmortem(ctx, inc.ID, nil)
+	src, err := in.store.PostmortemSource(ctx, inc.ID, nil)
 	if err != nil {
 		return fmt.Errorf("postmortem: %w", err)
 	}
-	doc := Document{Title: fmt.Sprintf("Postmortem #%d: %s", inc.Number, inc.Title), Markdown: md, Filename: incidents.PostmortemFilename(inc)}
+	md, err := in.store.SavePostmortem(ctx, src)
+	if err != nil {
+		return fmt.Errorf("postmortem: %w", err)
+	}
+	doc := Document{Title: fmt.Sprintf("Postmortem #%d: %s", inc.Number, inc.Title), Markdown: md,
+		Filename: incidents.PostmortemFilename(inc), WithPeople: src.Markdown}
 	if err := in.ws.Publish(ctx, inc.ChannelID, doc); err != nil {
 		return fmt.Errorf("publish postmortem: %w", err)
 	}
@@ -229,7 +238,7 @@ func (in *Incidents) postmortem(ctx context.Context, req Request, args []string)
 		return Report{}, err
 	}
 	return Report{Command: "/perf postmortem", Title: "Postmortem", Ephemeral: true,
-		Text: fmt.Sprintf("Postmortem for incident #%d regenerated from %s's timeline.", inc.Number, inc.ChannelName)}, nil
+		Text: T(Plain(fmt.Sprintf("Postmortem for incident #%d regenerated from ", inc.Number)), Data(inc.ChannelName), Plain("'s timeline."))}, nil
 }
 
 func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
@@ -241,13 +250,13 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "*Incident #%d: %s* — %s, %s, open for %s\n", inc.Number, Data(inc.Title), inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute))
+	parts := []Part{Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)),
+		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute)))}
 	start := max(0, len(events)-10)
 	for _, e := range events[start:] {
-		fmt.Fprintf(&b, "• %s UTC %s — %s\n", e.OccurredAt.UTC().Format("15:04:05"), e.Kind, Data(e.Summary))
+		parts = append(parts, Break(), Plain(fmt.Sprintf("• %s UTC %s — ", e.OccurredAt.UTC().Format("15:04:05"), e.Kind)), Data(e.Summary))
 	}
-	return Report{Command: "/perf incident status", Title: "Incident status", Text: b.String(), Ephemeral: true, Markup: true}, nil
+	return Report{Command: "/perf incident status", Title: "Incident status", Text: T(parts...), Ephemeral: true}, nil
 }
 
 // Pager pages an escalation level in the incident's channel: it mentions and invites the level's people.
@@ -260,7 +269,7 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 	}
 	var users []string
 	for _, id := range l.Page {
-		if strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W") {
+		if textfmt.IsUserID(id) {
 			users = append(users, id)
 		}
 	}
@@ -269,9 +278,18 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 			return fmt.Errorf("invite level %d: %w", l.Number, err)
 		}
 	}
-	who := "Nobody is configured to page at this level (incidents.levels)."
-	if len(l.Page) > 0 {
-		who = mentions(l.Page) + " please join."
+	parts := []Part{IconEscalation, Bold("Escalation — " + l.Name), Plain(fmt.Sprintf(" (unresolved after %s). ", l.After))}
+	if len(l.Page) == 0 {
+		parts = append(parts, Plain("Nobody is configured to page at this level (incidents.levels)."))
 	}
-	return p.WS.Post(ctx, inc.ChannelID, fmt.Sprintf(":rotating_light: *Escalation — %s* (unresolved after %s). %s", Data(l.Name), l.After, who))
+	for i, id := range l.Page {
+		if i > 0 {
+			parts = append(parts, Plain(" "))
+		}
+		parts = append(parts, Who(id))
+	}
+	if len(l.Page) > 0 {
+		parts = append(parts, Plain(" please join."))
+	}
+	return p.WS.Post(ctx, inc.ChannelID, T(parts...))
 }

@@ -29,11 +29,11 @@ func (in *Incidents) OnAlert(ctx context.Context, a incidents.Alert) error {
 			return err
 		}
 		if d.Recorded {
-			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":bell: Alert firing: *%s* — %s", Data(a.Name()), Data(summary)))
+			return in.ws.Post(ctx, d.Incident.ChannelID, T(IconAlertFiring, Plain("Alert firing: "), Bold(a.Name()), Plain(" — "), Data(summary)))
 		}
 	case incidents.AlertNoted:
 		if d.Recorded && d.Incident.ChannelID != "" {
-			return in.ws.Post(ctx, d.Incident.ChannelID, fmt.Sprintf(":large_green_circle: Alert resolved: *%s* — %s", Data(a.Name()), Data(summary)))
+			return in.ws.Post(ctx, d.Incident.ChannelID, T(IconAlertResolved, Plain("Alert resolved: "), Bold(a.Name()), Plain(" — "), Data(summary)))
 		}
 	default:
 		in.log.Info("alert ignored", "alert", a.Name(), "reason", d.Reason)

@@ -24,12 +24,8 @@ type Report struct {
 	// Next are suggested follow-up commands, shown as buttons in Slack.
 	Next    []NextStep
 	Elapsed time.Duration
-	// Text is free text for reports that are not probe results (help, usage). It is shown as
-	// written, with any markup escaped, unless Markup is set.
-	Text string
-	// Markup says Text is chat markup written by perfbot (mentions, bold), with every piece of
-	// user or backend data in it passed through Data.
-	Markup bool
+	// Text is free text for reports that are not probe results (help, usage, incident replies).
+	Text Text
 	// Ephemeral reports are shown only to the user who asked (usage errors, help).
 	Ephemeral bool
 	// Approval is set on reports that ask a second person to approve a change.

@@ -27,7 +27,8 @@ func ChannelName(now time.Time, title string, taken func(string) bool) string {
 			suffix = "-" + strconv.Itoa(n)
 		}
 		room := maxChannelName - len(prefix) - len(suffix)
-		name := prefix + strings.TrimRight(truncate(slug, room), "-") + suffix
+		// The slug is ASCII, and a cut needs no ellipsis (which a channel name cannot hold).
+		name := prefix + strings.TrimRight(slug[:min(len(slug), room)], "-") + suffix
 		if taken == nil || !taken(name) || n > 1100 {
 			return name
 		}
@@ -51,12 +52,4 @@ func Slug(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// truncate cuts an ASCII string to at most n bytes.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }

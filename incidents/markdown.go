@@ -3,16 +3,17 @@ package incidents
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // The postmortem is Markdown that people paste into wikis and that the bot uploads as a Slack
 // canvas, and much of it comes from outside: incident titles, notes, root causes, alert names and
 // annotations, finding subjects. The helpers here make such text inert: it reads the same, but
-// cannot add links, headings, emphasis, table columns or Slack mentions (<!channel>, <@U…>).
+// cannot add links, headings, emphasis, table columns or chat mentions.
 
-// mdEscaper backslash-escapes every character that could start Markdown (or Slack) syntax in
+// mdEscaper backslash-escapes every character that could start Markdown (or chat) syntax in
 // running text, and turns line breaks into spaces so text cannot start a block of its own.
 // & is escaped too, so an entity (&lt;) cannot spell a character escaped here.
 var mdEscaper = strings.NewReplacer(
@@ -75,17 +76,29 @@ func mdLink(u string) string {
 	return " ([link](" + b.String() + "))"
 }
 
-// slackUserID matches Slack user IDs, which who turns into mentions.
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+// Person shows a person, given by chat user ID, in Markdown. What it returns goes into the
+// document as is: a platform that publishes the document can put its own mention syntax there.
+type Person func(userID string) string
 
-// who shows an actor: a Slack user ID becomes a mention that Slack and canvases render as the
-// person's name; anything else is literal text.
-func who(actor string) string {
-	if actor == "" {
-		return "—"
+// PlainPerson shows a user ID as "@U…": plain text that reads the same in any Markdown viewer.
+func PlainPerson(userID string) string { return "@" + userID }
+
+// who is whoWith(PlainPerson).
+var who = whoWith(PlainPerson)
+
+// whoWith shows actors: a chat user ID through person, anything else (a name such as
+// "alertmanager", or text that merely starts like an ID) as literal text, nobody as "—".
+func whoWith(person Person) func(actor string) string {
+	if person == nil {
+		person = PlainPerson
 	}
-	if slackUserID.MatchString(actor) {
-		return "<@" + actor + ">"
+	return func(actor string) string {
+		switch {
+		case actor == "":
+			return "—"
+		case textfmt.IsUserID(actor):
+			return person(actor)
+		}
+		return mdCell(actor)
 	}
-	return mdCell(actor)
 }

@@ -3,7 +3,6 @@ package incidents
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,8 +119,8 @@ func TestMarkdownHelpers(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ in, want string }{
-		{"U01ALICE", "<@U01ALICE>"},
-		{"W0ENTERPRISE", "<@W0ENTERPRISE>"},
+		{"U01ALICE", "@U01ALICE"},
+		{"W0ENTERPRISE", "@W0ENTERPRISE"},
 		{"U1<!CHANNEL>", `U1\<!CHANNEL\>`},
 		{"u01alice", "u01alice"},
 		{"console", "console"},
@@ -194,8 +193,6 @@ func hostileIncident(t *testing.T, st *Store) Incident {
 	}
 	return inc
 }
-
-var ourMention = regexp.MustCompile(`^<@[UW][A-Z0-9]+>`)
 
 // TestPostmortemHostileText: text from people and alerts renders literally, with no live link,
 // no mention, no heading and no extra table column, in both table layouts.
@@ -309,8 +306,8 @@ func codeSpanEnd(s string) int {
 	return 0
 }
 
-// checkLinksAndMentions fails on any unescaped < or [ outside code spans that is not perfbot's
-// own mention, link, or follow-up checkbox, and on links that are not plain http(s) destinations.
+// checkLinksAndMentions fails on any unescaped < outside code spans, on any [ that is not
+// perfbot's own link or follow-up checkbox, and on links that are not plain http(s) destinations.
 func checkLinksAndMentions(t *testing.T, doc string) {
 	t.Helper()
 	for i := 0; i < len(doc); i++ {
@@ -326,7 +323,7 @@ func checkLinksAndMentions(t *testing.T, doc string) {
 			continue
 		}
 		switch {
-		case doc[i] == '<' && !ourMention.MatchString(rest):
+		case doc[i] == '<':
 			t.Errorf("live < at %d: %.40q", i, rest)
 		case doc[i] == '[' && strings.HasPrefix(rest, "[link]("):
 			dest, _, ok := strings.Cut(rest[len("[link]("):], ")")
@@ -343,5 +340,53 @@ func checkLinksAndMentions(t *testing.T, doc string) {
 	}
 	if strings.Contains(doc, "javascript") || strings.Contains(doc, "data:text") {
 		t.Error("a non-http link was rendered")
+	}
+}
+
+// TestPostmortemPeople: the document shows people as plain @U… text by default, and a publisher's
+// Person formats user IDs only: actors that merely look like IDs stay escaped text.
+func TestPostmortemPeople(t *testing.T) {
+	st, _ := newStore(t, Options{})
+	inc := hostileIncident(t, st)
+	src, err := st.PostmortemSource(context.Background(), inc.ID, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := src.Markdown(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := st.SavePostmortem(context.Background(), src)
+	if err != nil || stored != plain {
+		t.Fatalf("SavePostmortem = %v, or differs from Markdown(nil)", err)
+	}
+	lines := strings.Split(plain, "\n")
+	if got := rowCell(t, lines, "| Resolved by |", 2); got != "@U01ALICE" {
+		t.Errorf("resolved by %q, want @U01ALICE", got)
+	}
+	var asked []string
+	canvas, err := src.Markdown(func(id string) string {
+		asked = append(asked, id)
+		return "![](@" + id + ")"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(canvas, "\n")
+	if got := rowCell(t, lines, "| Resolved by |", 2); got != "![](@U01ALICE)" {
+		t.Errorf("resolved by %q, want the injected mention", got)
+	}
+	if got := rowCell(t, lines, "| note |", -3); got != `U1\<!channel\>` {
+		t.Errorf("note author %q: an actor that is not a user ID must stay escaped text", got)
+	}
+	for _, id := range asked {
+		if id != "U01ALICE" && id != "U02BOB" {
+			t.Errorf("Person was asked to format %q", id)
+		}
+	}
+	for _, doc := range []string{plain, canvas} {
+		if strings.Contains(strings.ReplaceAll(doc, `\<`, ""), "<@") {
+			t.Error("the postmortem holds a chat mention")
+		}
 	}
 }

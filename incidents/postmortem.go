@@ -30,40 +30,81 @@ var postmortemTmpl = template.Must(template.New("postmortem").Funcs(template.Fun
 
 // Postmortem renders the incident's postmortem as Markdown from the runbook's review template,
 // with times in UTC and in loc (nil: the store's configured zone), stores it, and returns it.
-// It works on open incidents too, marked as a draft.
+// It works on open incidents too, marked as a draft. People appear as PlainPerson shows them.
 func (s *Store) Postmortem(ctx context.Context, id uuid.UUID, loc *time.Location) (string, error) {
+	src, err := s.PostmortemSource(ctx, id, loc)
+	if err != nil {
+		return "", err
+	}
+	return s.SavePostmortem(ctx, src)
+}
+
+// PostmortemSource is an incident and its timeline as of one moment: what its postmortem is made of.
+type PostmortemSource struct {
+	inc    Incident
+	events []Event
+	now    time.Time
+	loc    *time.Location
+}
+
+// PostmortemSource reads what the incident's postmortem is made of, for times in UTC and in loc
+// (nil: the store's configured zone).
+func (s *Store) PostmortemSource(ctx context.Context, id uuid.UUID, loc *time.Location) (PostmortemSource, error) {
 	if loc == nil {
 		loc = s.opts.Location
 	}
 	inc, err := s.Get(ctx, id)
 	if err != nil {
-		return "", err
+		return PostmortemSource{}, err
 	}
 	events, err := s.Timeline(ctx, id)
 	if err != nil {
-		return "", err
+		return PostmortemSource{}, err
 	}
-	now := s.now()
-	md, err := RenderPostmortem(inc, events, now, loc)
+	return PostmortemSource{inc: inc, events: events, now: s.now(), loc: loc}, nil
+}
+
+// SavePostmortem renders src with people as PlainPerson shows them, stores it as the incident's
+// postmortem, and returns it.
+func (s *Store) SavePostmortem(ctx context.Context, src PostmortemSource) (string, error) {
+	md, err := src.Markdown(nil)
 	if err != nil {
 		return "", err
 	}
 	if _, err := s.pool.Exec(ctx, `INSERT INTO postmortems (incident_id, markdown, generated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (incident_id) DO UPDATE SET markdown = EXCLUDED.markdown, generated_at = EXCLUDED.generated_at`,
-		id, md, now); err != nil {
+		src.inc.ID, md, src.now); err != nil {
 		return "", fmt.Errorf("store postmortem: %w", err)
 	}
 	return md, nil
 }
 
-// RenderPostmortem renders a postmortem from an incident and its timeline without storing it.
+// Markdown renders the postmortem with each person shown by person (nil: PlainPerson).
+func (src PostmortemSource) Markdown(person Person) (string, error) {
+	return renderPostmortem(src.inc, src.events, src.now, src.loc, person)
+}
+
+// RenderPostmortem renders a postmortem from an incident and its timeline without storing it,
+// with people as PlainPerson shows them.
 func RenderPostmortem(inc Incident, events []Event, now time.Time, loc *time.Location) (string, error) {
+	return renderPostmortem(inc, events, now, loc, nil)
+}
+
+func renderPostmortem(inc Incident, events []Event, now time.Time, loc *time.Location, person Person) (string, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	tmpl := postmortemTmpl
+	if person != nil {
+		var err error
+		if tmpl, err = postmortemTmpl.Clone(); err != nil {
+			return "", fmt.Errorf("render postmortem: %w", err)
+		}
+		tmpl.Funcs(template.FuncMap{"who": whoWith(person)})
+	}
 	var b strings.Builder
 	b.Grow(4096 + 160*len(events))
-	if err := postmortemTmpl.Execute(&b, newReport(inc, events, now, loc)); err != nil {
+	if err := tmpl.Execute(&b, newReport(inc, events, now, loc)); err != nil {
 		return "", fmt.Errorf("render postmortem: %w", err)
 	}
 	return b.String(), nil
