@@ -9,12 +9,18 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/probes"
+	"github.com/perfbot/perfbot/probes/health"
+	"github.com/perfbot/perfbot/probes/kube"
+	"github.com/perfbot/perfbot/probes/pg"
+	"github.com/perfbot/perfbot/probes/prom"
+	"github.com/perfbot/perfbot/probes/redis"
 )
 
 // probeCommand is a command that runs a fixed set of probes over [service] [window].
 type probeCommand struct {
 	name, title, summary, section string
-	probes                        []string
+	probes                        []probes.Probe
 	next                          func(service string) []NextStep
 }
 
@@ -22,22 +28,23 @@ type probeCommand struct {
 var probeCommands = []probeCommand{
 	{name: "assess", title: "Assessment of", section: "Initial Assessment",
 		summary: "the runbook's 5-minute assessment: health, targets, every alert trigger, scope, recent changes",
-		probes:  []string{"health", "targets", "api_latency", "api_errors", "scope", "crewai", "ai", "node", "db_query_time", "kube_pods", "kube_changes"},
+		probes: []probes.Probe{health.Endpoint, prom.Targets, prom.APILatency, prom.APIErrors, prom.Scope, prom.CrewAI, prom.AI, prom.Node,
+			pg.QueryTime, kube.Pods, kube.Changes},
 		next: func(s string) []NextStep {
 			return []NextStep{{"DB details", "/perf db " + s}, {"Logs", "/perf logs " + s}, {"Open incident", "/perf incident open " + s + " degraded"}}
 		}},
 	{name: "api", title: "API performance of", section: "Step 1", summary: "p95 latency over time, 5xx by status, top 10 slow endpoints",
-		probes: []string{"api_latency", "api_errors", "slow_endpoints", "scope"}},
+		probes: []probes.Probe{prom.APILatency, prom.APIErrors, prom.SlowEndpoints, prom.Scope}},
 	{name: "crewai", title: "CrewAI performance of", section: "CrewAI check", summary: "task error rate, p95 task duration by agent, AI API calls by provider",
-		probes: []string{"crewai", "ai"}},
+		probes: []probes.Probe{prom.CrewAI, prom.AI}},
 	{name: "ai", title: "AI API performance of", section: "Step 4", summary: "OpenAI p95 latency, error rate, rate-limit hits",
-		probes: []string{"ai"}},
+		probes: []probes.Probe{prom.AI}},
 	{name: "infra", title: "Infrastructure of", section: "Step 3", summary: "node CPU, memory, disk I/O, network; pods and their resources",
-		probes: []string{"node", "process_memory", "kube_pods", "kube_resources"}},
+		probes: []probes.Probe{prom.Node, prom.ProcessMemory, kube.Pods, kube.Resources}},
 	{name: "db", title: "Database of", section: "Step 2", summary: "connections, long queries, blocking locks, cache hit ratio, slow statements, missing indexes",
-		probes: []string{"postgres"}},
+		probes: []probes.Probe{pg.Database}},
 	{name: "redis", title: "Redis of", section: "Step 3 Redis", summary: "clients, memory vs maxmemory, evictions, command stats, slow log",
-		probes: []string{"redis"}},
+		probes: []probes.Probe{redis.Server}},
 }
 
 func (h *Handlers) builtins() []Command {

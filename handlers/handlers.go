@@ -31,7 +31,6 @@ type Handlers struct {
 	cfg      *config.Config
 	envs     EnvSource
 	runner   probes.Runner
-	registry map[string]probes.Probe
 	log      *slog.Logger
 	commands []Command
 	now      func() time.Time
@@ -53,8 +52,7 @@ func New(cfg *config.Config, envs EnvSource, log *slog.Logger) *Handlers {
 	}
 	h := &Handlers{
 		cfg: cfg, envs: envs, log: log, now: time.Now,
-		runner:   probes.Runner{Timeout: cfg.Commands.ProbeTimeout.D(), Log: log, Share: &probes.Coalescer{TTL: ShareBucket}},
-		registry: probes.Registry(),
+		runner: probes.Runner{Timeout: cfg.Commands.ProbeTimeout.D(), Log: log, Share: &probes.Coalescer{TTL: ShareBucket}},
 	}
 	h.commands = h.builtins()
 	return h
@@ -92,17 +90,11 @@ func (h *Handlers) usageList() string {
 	return b.String()
 }
 
-// run runs the named probes for a service and assembles the report.
-func (h *Handlers) run(ctx context.Context, req Request, cmd, title string, service string, window time.Duration, names []string) (Report, error) {
+// run runs the probes for a service and assembles the report.
+func (h *Handlers) run(ctx context.Context, req Request, cmd, title string, service string, window time.Duration, list []probes.Probe) (Report, error) {
 	env, err := h.envs.Env(service, window)
 	if err != nil {
 		return Report{}, err
-	}
-	list := make([]probes.Probe, 0, len(names))
-	for _, n := range names {
-		if p, ok := h.registry[n]; ok {
-			list = append(list, p)
-		}
 	}
 	return h.runProbes(ctx, req, cmd, title, env, list), nil
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/probes"
+	"github.com/perfbot/perfbot/probes/logs"
 )
 
 func (h *Handlers) logsCommand() Command {
@@ -45,17 +45,8 @@ func (h *Handlers) logs(ctx context.Context, req Request, args []string) (Report
 	if since == 0 {
 		since = env.Service.Logs.Since.D()
 	}
-	pattern := strings.Join(words, " ")
-	p := probes.Probe{Name: "logs", Title: "Logs", Needs: probes.NeedsKube, Variant: pattern + "\x00" + since.String(),
-		Run: func(ctx context.Context, e *probes.Env) (probes.Result, error) {
-			if pattern == "" {
-				e2 := *e
-				e2.Service.Logs.Since = config.Duration(since)
-				return probes.Logs(ctx, &e2)
-			}
-			return probes.LogsMatching(ctx, e, pattern, since)
-		}}
-	if !env.Has(probes.NeedsKube) {
+	p := logs.Search(strings.Join(words, " "), since)
+	if !env.Has(p.Needs) {
 		return Report{}, errs.Unavailablef("logs come through the Kubernetes API, and no kubeconfig is configured for %s", env.Service.Name)
 	}
 	return h.runProbes(ctx, req, "logs", "Logs of", env, []probes.Probe{p}), nil

@@ -2,7 +2,8 @@ package probes
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // MaxRedactedSQL is how many characters of redacted query text RedactSQL keeps, the ellipsis included.
@@ -239,18 +240,13 @@ func sqlSkipNumber(s string, i int) int {
 	return i
 }
 
+// sqlTruncate cuts s to at most n runes, the ellipsis included, dropping a space left before the cut.
 func sqlTruncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	cut := textfmt.Truncate(s, n)
+	if cut == s {
 		return s
 	}
-	cut, count := 0, 0
-	for cut = range s {
-		if count == n-1 {
-			break
-		}
-		count++
-	}
-	return strings.TrimRight(s[:cut], " ") + "…"
+	return strings.TrimRight(strings.TrimSuffix(cut, "…"), " ") + "…"
 }
 
 func sqlIsSpace(c byte) bool {

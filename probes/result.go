@@ -1,5 +1,8 @@
-// Package probes holds perfbot's read-only checks: each probe is a function value that looks at one
-// backend and returns a typed Result. Probes know nothing about Slack or how results are shown.
+// Package probes is the engine of perfbot's read-only checks: a Probe is a named function value that
+// looks at one backend through an Env and returns a typed Result; the Runner runs probes concurrently
+// under deadlines and the Coalescer shares identical runs. The probes themselves live in one
+// subpackage per backend (prom, health, pg, redis, kube, logs), and probes/all lists them.
+// Probes know nothing about Slack or how results are shown.
 package probes
 
 import (

@@ -11,7 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // Runner runs probes concurrently under one deadline and gives each its own timeout.
@@ -133,20 +134,12 @@ func describeFailure(res Result, timeout time.Duration) string {
 	default:
 		line, _, _ := strings.Cut(res.Err.Error(), "\n")
 		line = redactUser.ReplaceAllString(RedactText(line), "${1}…")
-		return "unreachable: " + truncateRunes(line, maxErrRunes)
+		return "unreachable: " + textfmt.Truncate(line, maxErrRunes)
 	}
 }
 
-// maxErrRunes bounds a failed section's error text.
+// maxErrRunes bounds a failed section's error text, the ellipsis of a cut included.
 const maxErrRunes = 200
 
 // redactUser finds the user a driver error names, as in pgx's "failed to connect to `user=u database=d`".
 var redactUser = regexp.MustCompile(`(?i)\b(user(?:name)?\s*=\s*)[^\s` + "`" + `'",;]+`)
-
-// truncateRunes cuts s to at most max runes, marking the cut with an ellipsis.
-func truncateRunes(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max]) + "…"
-}

@@ -188,7 +188,7 @@ func TestSlackReferencePayloadsAreRouted(t *testing.T) {
 	files := []string{"java-slack-sdk-socket-mode-envelopes.jsonl", "official-docs-socket-mode-examples.jsonl", "python-slack-sdk-socket-mode-envelopes.jsonl"}
 	sent := 0
 	for _, name := range files {
-		f, err := os.Open("../../slackserver/testdata/" + name)
+		f, err := os.Open("../../dev/slackserver/testdata/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package probes
+package redis
 
 import (
 	"context"
@@ -9,27 +9,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/perfbot/perfbot/internal/probetest"
+	"github.com/perfbot/perfbot/probes"
 )
 
-func redisTestEnv(c *redis.Client) *Env {
-	return &Env{Now: time.Now(), Window: 5 * time.Minute, Redis: c}
+func redisTestEnv(c *goredis.Client) *probes.Env {
+	return &probes.Env{Now: time.Now(), Window: 5 * time.Minute, Redis: c}
 }
 
-func redisTestRun(t *testing.T, c *redis.Client) Result {
+func redisTestRun(t *testing.T, c *goredis.Client) probes.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	r, err := Redis(ctx, redisTestEnv(c))
+	r, err := server(ctx, redisTestEnv(c))
 	if err != nil {
-		t.Fatalf("Redis: %v", err)
+		t.Fatalf("server: %v", err)
 	}
 	return r
 }
 
-func redisTestDo(t *testing.T, c *redis.Client, args ...any) {
+func redisTestDo(t *testing.T, c *goredis.Client, args ...any) {
 	t.Helper()
-	if err := c.Do(context.Background(), args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := c.Do(context.Background(), args...).Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		t.Fatalf("%v: %v", args, err)
 	}
 }
@@ -45,7 +48,7 @@ func TestRedisSlowLogAndCommands(t *testing.T) {
 	redisTestDo(t, s.Client, "SET", "user:alice@example.com", "hunter2")
 
 	r := redisTestRun(t, s.Client)
-	slow, ok := testTable(r, "Slow log")
+	slow, ok := probetest.Table(r, "Slow log")
 	if !ok {
 		t.Fatalf("no slow log table in %+v", r.Tables)
 	}
@@ -63,26 +66,26 @@ func TestRedisSlowLogAndCommands(t *testing.T) {
 		t.Errorf("slow log = %q, want DEBUG SLEEP (1 arg, >= 50ms) and SET (2 args)", slow.Rows)
 	}
 	for _, secret := range []string{"alice@", "hunter2", "0.05", "user:"} {
-		if strings.Contains(strings.ToLower(testText(r)), secret) {
-			t.Errorf("result shows %q:\n%s", secret, testText(r))
+		if strings.Contains(strings.ToLower(probetest.Text(r)), secret) {
+			t.Errorf("result shows %q:\n%s", secret, probetest.Text(r))
 		}
 	}
-	busiest, _ := testTable(r, "Busiest commands")
+	busiest, _ := probetest.Table(r, "Busiest commands")
 	if len(busiest.Rows) == 0 || busiest.Rows[0][0] != "GET" || busiest.Rows[0][1] != "30" {
 		t.Errorf("busiest = %q, want GET with 30 calls first", busiest.Rows)
 	}
-	slowest, _ := testTable(r, "Slowest commands")
+	slowest, _ := probetest.Table(r, "Slowest commands")
 	if len(slowest.Rows) == 0 || slowest.Rows[0][0] != "DEBUG" {
 		t.Errorf("slowest = %q, want DEBUG first", slowest.Rows)
 	}
-	if f, _ := testFinding(r, "Redis memory"); f.Status != OK || !strings.HasPrefix(f.Message, "no maxmemory set") {
+	if f, _ := probetest.Finding(r, "Redis memory"); f.Status != probes.OK || !strings.HasPrefix(f.Message, "no maxmemory set") {
 		t.Errorf("memory finding = %+v, want the no-maxmemory note", f)
 	}
 }
 
 func TestRedisMemoryNearMaxmemory(t *testing.T) {
 	s := redisTestStart(t, "--maxmemory", "8mb", "--maxmemory-policy", "noeviction")
-	if f, _ := testFinding(redisTestRun(t, s.Client), "Redis memory"); f.Status != OK || f.Value <= 0 || f.Value > 85 {
+	if f, _ := probetest.Finding(redisTestRun(t, s.Client), "Redis memory"); f.Status != probes.OK || f.Value <= 0 || f.Value > 85 {
 		t.Fatalf("empty Redis: %+v, want OK", f)
 	}
 	value := strings.Repeat("x", 16<<10)
@@ -99,9 +102,9 @@ func TestRedisMemoryNearMaxmemory(t *testing.T) {
 		if i%5 != 0 || warned {
 			continue
 		}
-		if f, _ := testFinding(redisTestRun(t, s.Client), "Redis memory"); f.Status == Warn {
+		if f, _ := probetest.Finding(redisTestRun(t, s.Client), "Redis memory"); f.Status == probes.Warn {
 			warned = f.Value > 85 && f.Value <= 95 && f.Threshold == 85
-		} else if f.Status == Crit {
+		} else if f.Status == probes.Crit {
 			t.Fatalf("CRIT before any WARN: %+v", f)
 		}
 	}
@@ -109,10 +112,10 @@ func TestRedisMemoryNearMaxmemory(t *testing.T) {
 		t.Error("never saw WARN between 85 and 95 %")
 	}
 	r := redisTestRun(t, s.Client)
-	if f, _ := testFinding(r, "Redis memory"); f.Status != Crit || f.Value <= 95 || f.Threshold != 95 {
+	if f, _ := probetest.Finding(r, "Redis memory"); f.Status != probes.Crit || f.Value <= 95 || f.Threshold != 95 {
 		t.Errorf("at maxmemory: %+v, want CRIT", f)
 	}
-	if r.Status != Crit {
+	if r.Status != probes.Crit {
 		t.Errorf("result status = %v, want CRIT", r.Status)
 	}
 }
@@ -134,15 +137,15 @@ func TestRedisEvictionsAndHitRate(t *testing.T) {
 	_, _ = pipe.Exec(ctx)
 
 	r := redisTestRun(t, s.Client)
-	if f, _ := testFinding(r, "Redis evictions"); f.Status != Warn || f.Value <= 0 {
+	if f, _ := probetest.Finding(r, "Redis evictions"); f.Status != probes.Warn || f.Value <= 0 {
 		t.Errorf("evictions = %+v, want WARN", f)
 	}
 	info := parseRedisInfo(s.Client.Info(ctx, "stats").Val())
 	hits, misses := info.int("keyspace_hits"), info.int("keyspace_misses")
 	want := 100 * float64(hits) / float64(hits+misses)
-	f, _ := testFinding(r, "Redis hit rate")
+	f, _ := probetest.Finding(r, "Redis hit rate")
 	// INFO itself is not a lookup, so the probe saw the same counters.
-	if f.Value != want || f.Status != Warn || want >= 80 {
+	if f.Value != want || f.Status != probes.Warn || want >= 80 {
 		t.Errorf("hit rate = %+v, want WARN at %.2f %% (hits %d, misses %d)", f, want, hits, misses)
 	}
 }
@@ -151,7 +154,7 @@ func TestRedisUnreachable(t *testing.T) {
 	t.Run("stopped", func(t *testing.T) {
 		s := redisTestStart(t)
 		// A client as an application would build it: go-redis ignores ctx deadlines by default.
-		c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.Sock})
+		c := goredis.NewClient(&goredis.Options{Network: "unix", Addr: s.Sock})
 		defer c.Close()
 		redisTestRun(t, c) // connected and working
 		if err := s.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
@@ -166,17 +169,17 @@ func TestRedisUnreachable(t *testing.T) {
 		_ = s.Cmd.Wait()
 		redisTestDeadline(t, s.Client)
 	})
-	if _, err := Redis(context.Background(), &Env{}); !errors.Is(err, ErrNotConfigured) {
+	if _, err := server(context.Background(), &probes.Env{}); !errors.Is(err, probes.ErrNotConfigured) {
 		t.Errorf("no client: %v, want ErrNotConfigured", err)
 	}
 }
 
-func redisTestDeadline(t *testing.T, c *redis.Client) {
+func redisTestDeadline(t *testing.T, c *goredis.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := Redis(ctx, redisTestEnv(c))
+	_, err := server(ctx, redisTestEnv(c))
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("Redis returned %v after %s; want an error within the 300ms deadline", err, time.Since(start))
 	}
@@ -205,21 +208,21 @@ func TestRedisCommandName(t *testing.T) {
 
 // TestRedisSharedServer reads the stack's own Redis, which the probe must leave as it found it.
 func TestRedisSharedServer(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer c.Close()
 	r := redisTestRun(t, c)
-	if _, ok := testFinding(r, "Redis memory"); !ok || r.Summary == "" {
+	if _, ok := probetest.Finding(r, "Redis memory"); !ok || r.Summary == "" {
 		t.Errorf("shared Redis: %+v", r)
 	}
 }
 
 func BenchmarkRedis(b *testing.B) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	defer c.Close()
 	env := redisTestEnv(c)
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := Redis(ctx, env); err != nil {
+		if _, err := server(ctx, env); err != nil {
 			b.Fatal(err)
 		}
 		cancel()

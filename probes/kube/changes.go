@@ -1,4 +1,4 @@
-package probes
+package kube
 
 import (
 	"context"
@@ -12,27 +12,31 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/perfbot/perfbot/probes"
 )
 
 // kubeRevisionKey is the annotation the Deployment controller numbers rollouts with.
 const kubeRevisionKey = "deployment.kubernetes.io/revision"
 
-// KubeChanges lists the Deployment's rollouts (ReplicaSet revisions) and changes to the ConfigMaps
+// Changes lists the Deployment's rollouts (ReplicaSet revisions) and changes to the ConfigMaps
 // it uses in the last 24 h; a change within the last hour is a WARN, the first suspect when latency rose.
-func KubeChanges(ctx context.Context, env *Env) (Result, error) {
-	d, err := kubeDeployment(ctx, env)
+var Changes = probes.Probe{Name: "kube_changes", Title: "Recent changes", Needs: probes.NeedsKube, Run: readChanges}
+
+func readChanges(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	d, err := Deployment(ctx, env)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
 	rss, err := env.Kube.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return Result{}, fmt.Errorf("list replicasets in %s: %w", d.Namespace, err)
+		return probes.Result{}, fmt.Errorf("list replicasets in %s: %w", d.Namespace, err)
 	}
-	var res Result
+	var res probes.Result
 	rollouts := kubeRollouts(&res, env.Now, d, rss.Items)
 	configs, err := kubeConfigChanges(ctx, env, d, &res)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
 	res.Summary = fmt.Sprintf("%s at revision %s; %d rollouts and %d config changes in the last 24h",
 		d.Name, kubeOrDash(d.Annotations[kubeRevisionKey]), rollouts, configs)
@@ -41,7 +45,7 @@ func KubeChanges(ctx context.Context, env *Env) (Result, error) {
 
 // kubeRollouts adds a row per ReplicaSet revision of the Deployment created in the last 24 h (and the
 // current one), and a finding per recent rollout. It returns how many rollouts fell in the 24 h.
-func kubeRollouts(res *Result, now time.Time, d *appsv1.Deployment, rss []appsv1.ReplicaSet) int {
+func kubeRollouts(res *probes.Result, now time.Time, d *appsv1.Deployment, rss []appsv1.ReplicaSet) int {
 	var own []appsv1.ReplicaSet
 	for _, rs := range rss {
 		if ref := metav1.GetControllerOf(&rs); ref != nil && ref.UID == d.UID {
@@ -51,7 +55,7 @@ func kubeRollouts(res *Result, now time.Time, d *appsv1.Deployment, rss []appsv1
 	rev := func(rs appsv1.ReplicaSet) int { n, _ := strconv.Atoi(rs.Annotations[kubeRevisionKey]); return n }
 	sort.Slice(own, func(i, j int) bool { return rev(own[i]) > rev(own[j]) })
 	current := d.Annotations[kubeRevisionKey]
-	t := Table{Title: "Rollouts (last 24h)", Columns: []string{"Revision", "ReplicaSet", "Created", "Images", "Replicas"}}
+	t := probes.Table{Title: "Rollouts (last 24h)", Columns: []string{"Revision", "ReplicaSet", "Created", "Images", "Replicas"}}
 	n := 0
 	for _, rs := range own {
 		created := rs.CreationTimestamp.Time
@@ -70,17 +74,17 @@ func kubeRollouts(res *Result, now time.Time, d *appsv1.Deployment, rss []appsv1
 		if rs.Spec.Replicas != nil {
 			replicas = *rs.Spec.Replicas
 		}
-		t.Rows = append(t.Rows, []string{label, rs.Name, kubeAgo(now, created) + " ago", images, strconv.Itoa(int(replicas))})
+		t.Rows = append(t.Rows, []string{label, rs.Name, Ago(now, created) + " ago", images, strconv.Itoa(int(replicas))})
 		if age > kubeRecent {
 			continue
 		}
 		n++
-		st := OK
+		st := probes.OK
 		if age <= kubeFreshChange {
-			st = Warn
+			st = probes.Warn
 		}
-		res.Add(Finding{Check: "Recent change", Subject: "revision " + r, Status: st, Value: age.Minutes(), Unit: "min ago",
-			Message: fmt.Sprintf("rollout of %s revision %s (%s) %s ago", d.Name, r, images, kubeAgo(now, created))})
+		res.Add(probes.Finding{Check: "Recent change", Subject: "revision " + r, Status: st, Value: age.Minutes(), Unit: "min ago",
+			Message: fmt.Sprintf("rollout of %s revision %s (%s) %s ago", d.Name, r, images, Ago(now, created))})
 	}
 	res.Tables = append(res.Tables, t)
 	return n
@@ -131,13 +135,13 @@ func kubeConfigMapNames(spec corev1.PodSpec) []string {
 
 // kubeConfigChanges reports when each ConfigMap the Deployment reads last changed, from its
 // managed fields (who wrote which field when). It returns how many changed in the last 24 h.
-func kubeConfigChanges(ctx context.Context, env *Env, d *appsv1.Deployment, res *Result) (int, error) {
-	t := Table{Title: "ConfigMaps", Columns: []string{"ConfigMap", "Last change", "By", "Resource version"}}
+func kubeConfigChanges(ctx context.Context, env *probes.Env, d *appsv1.Deployment, res *probes.Result) (int, error) {
+	t := probes.Table{Title: "ConfigMaps", Columns: []string{"ConfigMap", "Last change", "By", "Resource version"}}
 	n := 0
 	for _, name := range kubeConfigMapNames(d.Spec.Template.Spec) {
 		cm, err := env.Kube.CoreV1().ConfigMaps(d.Namespace).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			res.Add(Finding{Check: "ConfigMap missing", Subject: name, Status: Warn,
+			res.Add(probes.Finding{Check: "ConfigMap missing", Subject: name, Status: probes.Warn,
 				Message: fmt.Sprintf("ConfigMap %s used by %s does not exist", name, d.Name)})
 			continue
 		}
@@ -150,18 +154,18 @@ func kubeConfigChanges(ctx context.Context, env *Env, d *appsv1.Deployment, res 
 				when, by = mf.Time.Time, mf.Manager
 			}
 		}
-		t.Rows = append(t.Rows, []string{name, kubeAgo(env.Now, when) + " ago", by, cm.ResourceVersion})
+		t.Rows = append(t.Rows, []string{name, Ago(env.Now, when) + " ago", by, cm.ResourceVersion})
 		age := env.Now.Sub(when)
 		if age > kubeRecent {
 			continue
 		}
 		n++
-		st := OK
+		st := probes.OK
 		if age <= kubeFreshChange {
-			st = Warn
+			st = probes.Warn
 		}
-		res.Add(Finding{Check: "Recent change", Subject: "ConfigMap " + name, Status: st, Value: age.Minutes(), Unit: "min ago",
-			Message: fmt.Sprintf("ConfigMap %s changed %s ago (by %s, resourceVersion %s)", name, kubeAgo(env.Now, when), by, cm.ResourceVersion)})
+		res.Add(probes.Finding{Check: "Recent change", Subject: "ConfigMap " + name, Status: st, Value: age.Minutes(), Unit: "min ago",
+			Message: fmt.Sprintf("ConfigMap %s changed %s ago (by %s, resourceVersion %s)", name, Ago(env.Now, when), by, cm.ResourceVersion)})
 	}
 	if len(t.Rows) > 0 {
 		res.Tables = append(res.Tables, t)

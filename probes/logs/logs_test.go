@@ -1,4 +1,4 @@
-package probes
+package logs
 
 import (
 	"context"
@@ -12,13 +12,16 @@ import (
 
 	"github.com/perfbot/perfbot/dev/nodelogs"
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/internal/probetest"
+	"github.com/perfbot/perfbot/internal/stacktest"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // kubeTestNamespaceLog writes the log the stack's node log server serves for the pods of ns
 // (its -namespace-dir), removed when the test ends; other namespaces keep the simulator's log.
 func kubeTestNamespaceLog(t *testing.T, ns string, lines ...string) {
 	t.Helper()
-	dir := filepath.Join(kubeStackDir(), "logs", "namespaces")
+	dir := filepath.Join(stacktest.StackDir(t), "logs", "namespaces")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -30,12 +33,12 @@ func kubeTestNamespaceLog(t *testing.T, ns string, lines ...string) {
 }
 
 func TestLogsThroughAPIServer(t *testing.T) {
-	c := kubeTestClient(t, "admin")
-	ns := kubeTestNamespace(t, c)
-	for _, p := range kubeTestDeployment(t, c, ns, "studio", 3) {
-		kubeTestBind(t, c, p)
+	c := probetest.KubeClient(t, "admin")
+	ns := probetest.KubeNamespace(t, c)
+	for _, p := range probetest.KubeDeployment(t, c, ns, "studio", 3) {
+		probetest.KubeBind(t, c, p)
 	}
-	id := kubeTestID()
+	id := stacktest.RandomSuffix()
 	now := time.Now().UTC()
 	stamp := func(ago time.Duration) string { return now.Add(-ago).Format(time.RFC3339Nano) }
 	kubeTestNamespaceLog(t, ns,
@@ -45,15 +48,15 @@ func TestLogsThroughAPIServer(t *testing.T) {
 		fmt.Sprintf("%s ERROR test-%s rate limit exceeded", stamp(0), id),
 		fmt.Sprintf("%s ERROR test-%s from two hours ago", stamp(2*time.Hour), id),
 	)
-	env := kubeTestEnv(c, ns, "studio")
+	env := probetest.KubeEnv(c, ns, "studio")
 	ctx := context.Background()
 
-	res, err := LogsMatching(ctx, env, "test-"+id, 0)
+	res, err := matching(ctx, env, "test-"+id, 0)
 	if err != nil {
-		t.Fatalf("LogsMatching: %v", err)
+		t.Fatalf("matching: %v", err)
 	}
 	// Each line appears once across the three pods, and the two-hour-old line is outside the hour.
-	if f := kubeFind(res, "Log lines matching", ""); len(f) != 1 || f[0].Value != 4 {
+	if f := probetest.Findings(res, "Log lines matching", ""); len(f) != 1 || f[0].Value != 4 {
 		t.Fatalf("matching lines = %+v, want 4", res.Findings)
 	}
 	rows := res.Tables[0].Rows
@@ -61,14 +64,14 @@ func TestLogsThroughAPIServer(t *testing.T) {
 		t.Errorf("lines not newest first: %v", rows)
 	}
 
-	res, err = Logs(ctx, env)
+	res, err = patterns(ctx, env)
 	if err != nil {
-		t.Fatalf("Logs: %v", err)
+		t.Fatalf("patterns: %v", err)
 	}
 	for _, name := range []string{"errors", "timeout/connection/memory", "slow query", "rate limit"} {
 		t.Run(name, func(t *testing.T) {
-			f := kubeFind(res, "Log lines: "+name, "")
-			if len(f) != 1 || f[0].Value < 1 || f[0].Status != Warn {
+			f := probetest.Findings(res, "Log lines: "+name, "")
+			if len(f) != 1 || f[0].Value < 1 || f[0].Status != probes.Warn {
 				t.Fatalf("finding = %+v, want a WARN with our line counted", f)
 			}
 			for _, tb := range res.Tables {
@@ -84,18 +87,18 @@ func TestLogsThroughAPIServer(t *testing.T) {
 // TestLogsFromSimulator reads agentic-studio's logs with the bot's token: the newest line the
 // simulator wrote comes back through the API server.
 func TestLogsFromSimulator(t *testing.T) {
-	bot := kubeTestClient(t, "perfbot")
-	lines, err := nodelogsTail(filepath.Join(kubeStackDir(), "logs", "studio-app.log"))
+	bot := probetest.KubeClient(t, "perfbot")
+	lines, err := nodelogsTail(filepath.Join(stacktest.StackDir(t), "logs", "studio-app.log"))
 	if err != nil || len(lines) == 0 || time.Since(lines[len(lines)-1].T) > 30*time.Minute {
 		t.Skipf("the simulator has not written its log lately (scripts/stack up runs it): %v", err)
 	}
 	last := lines[len(lines)-1]
-	env := kubeTestEnv(bot, "agentic-studio", "agentic-studio")
-	res, err := LogsMatching(context.Background(), env, regexp.QuoteMeta(last.Text), time.Hour)
+	env := probetest.KubeEnv(bot, "agentic-studio", "agentic-studio")
+	res, err := matching(context.Background(), env, regexp.QuoteMeta(last.Text), time.Hour)
 	if err != nil {
-		t.Fatalf("LogsMatching: %v", err)
+		t.Fatalf("matching: %v", err)
 	}
-	if f := kubeFind(res, "Log lines matching", ""); len(f) != 1 || f[0].Value < 1 {
+	if f := probetest.Findings(res, "Log lines matching", ""); len(f) != 1 || f[0].Value < 1 {
 		t.Fatalf("the simulator's line %q did not come back: %+v", last.Text, res.Findings)
 	}
 }
@@ -104,7 +107,7 @@ func TestLogsFromSimulator(t *testing.T) {
 func nodelogsTail(path string) ([]nodelogs.Line, error) { return nodelogs.ReadTail(path, 1<<20) }
 
 func TestLogsMatchingInvalid(t *testing.T) {
-	env := &Env{}
+	env := &probes.Env{}
 	for _, tt := range []struct {
 		name, pattern string
 		since         time.Duration
@@ -116,7 +119,7 @@ func TestLogsMatchingInvalid(t *testing.T) {
 		{"span too long", "ERROR", 30 * 24 * time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := LogsMatching(context.Background(), env, tt.pattern, tt.since); errs.KindOf(err) != errs.Invalid {
+			if _, err := matching(context.Background(), env, tt.pattern, tt.since); errs.KindOf(err) != errs.Invalid {
 				t.Errorf("err = %v, want Invalid", err)
 			}
 		})
@@ -135,7 +138,7 @@ func TestLogParse(t *testing.T) {
 	if s := logWithoutStamp("WARN slow query"); s != "WARN slow query" {
 		t.Errorf("logWithoutStamp changed a line without a stamp: %q", s)
 	}
-	if s := logTrim(strings.Repeat("é", 300), logLineRunes); len([]rune(s)) != logLineRunes+1 {
-		t.Errorf("logTrim kept %d runes", len([]rune(s)))
+	if tb := logTable("t", []logLine{{Pod: "p", Text: strings.Repeat("é", 300)}}, 1); len([]rune(tb.Rows[0][2])) != logLineRunes {
+		t.Errorf("a long line kept %d runes, want %d", len([]rune(tb.Rows[0][2])), logLineRunes)
 	}
 }

@@ -1,4 +1,4 @@
-package probes
+package pg
 
 // The SQL the PostgreSQL probe runs, one statement per diagnostic, all read-only and correct for
 // PostgreSQL 13 and later. Queries about sessions are limited to the current database (the service's)

@@ -1,4 +1,6 @@
-package probes
+// Package redis holds the Redis probe: clients, memory, evictions, hit rate, command statistics and
+// the slow log, read with INFO and SLOWLOG only.
+package redis
 
 import (
 	"context"
@@ -9,7 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // The Redis probe's thresholds.
@@ -26,16 +31,18 @@ const (
 	RedisTopCommands = 5
 )
 
-// Redis is `/perf redis`: clients, memory against maxmemory, evictions, keyspace hit rate, the busiest
+// Server is `/perf redis`: clients, memory against maxmemory, evictions, keyspace hit rate, the busiest
 // and slowest commands from INFO commandstats, and the newest SLOWLOG entries with their argument
 // values left out. It reads only (INFO, SLOWLOG GET) in one round trip.
 //
 // It returns when ctx is done even if the client does not honour ctx (go-redis does only with
 // Options.ContextTimeoutEnabled); the abandoned call then ends at the client's read timeout.
-func Redis(ctx context.Context, env *Env) (Result, error) {
-	r := Result{Probe: "redis", Title: "Redis"}
+var Server = probes.Probe{Name: "redis", Title: "Redis", Needs: probes.NeedsRedis, Run: server}
+
+func server(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	r := probes.Result{Probe: "redis", Title: "Redis"}
 	if env == nil || env.Redis == nil {
-		return r, ErrNotConfigured
+		return r, probes.ErrNotConfigured
 	}
 	got, err := redisFetch(ctx, env.Redis)
 	if err != nil {
@@ -46,7 +53,7 @@ func Redis(ctx context.Context, env *Env) (Result, error) {
 	redisEvictions(&r, info)
 	redisCommands(&r, info)
 	if got.slowErr != nil {
-		r.Add(Finding{Check: "Redis slow log", Status: Unknown, Message: "could not read the slow log: " + got.slowErr.Error()})
+		r.Add(probes.Finding{Check: "Redis slow log", Status: probes.Unknown, Message: "could not read the slow log: " + got.slowErr.Error()})
 	} else {
 		redisSlowLog(&r, got.slow, env.Now)
 	}
@@ -56,18 +63,18 @@ func Redis(ctx context.Context, env *Env) (Result, error) {
 
 type redisReply struct {
 	info    redisInfo
-	slow    []redis.SlowLog
+	slow    []goredis.SlowLog
 	slowErr error // SLOWLOG may be renamed away on managed Redis; the rest still shows
 	err     error
 }
 
 // redisFetch pipelines INFO all and SLOWLOG GET; a failing INFO is the probe's error.
-func redisFetch(ctx context.Context, c *redis.Client) (redisReply, error) {
+func redisFetch(ctx context.Context, c *goredis.Client) (redisReply, error) {
 	ch := make(chan redisReply, 1)
 	go func() {
-		var info *redis.StringCmd
-		var slow *redis.SlowLogCmd
-		_, perr := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		var info *goredis.StringCmd
+		var slow *goredis.SlowLogCmd
+		_, perr := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
 			info = p.Info(ctx, "all")
 			slow = p.SlowLogGet(ctx, RedisSlowLogEntries)
 			return nil
@@ -110,12 +117,12 @@ func (m redisInfo) int(k string) int64 {
 	return n
 }
 
-func redisClients(r *Result, info redisInfo) string {
+func redisClients(r *probes.Result, info redisInfo) string {
 	conn, blocked, maxc := info.int("connected_clients"), info.int("blocked_clients"), info.int("maxclients")
-	f := Finding{Check: "Redis clients", Value: float64(conn), Unit: "clients",
+	f := probes.Finding{Check: "Redis clients", Value: float64(conn), Unit: "clients",
 		Message: fmt.Sprintf("%d clients connected, %d blocked in a blocking command", conn, blocked)}
 	if maxc > 0 {
-		f.Status, f.Threshold = pgLevel(float64(conn)/float64(maxc), 0.80, 0.95)
+		f.Status, f.Threshold = probes.LevelStatus(float64(conn)/float64(maxc), 0.80, 0.95)
 		f.Threshold *= float64(maxc)
 		f.Message += fmt.Sprintf(" (maxclients %d)", maxc)
 	}
@@ -123,9 +130,9 @@ func redisClients(r *Result, info redisInfo) string {
 	return fmt.Sprintf("%d clients", conn)
 }
 
-func redisMemory(r *Result, info redisInfo) string {
+func redisMemory(r *probes.Result, info redisInfo) string {
 	used, maxm, policy := info.int("used_memory"), info.int("maxmemory"), info["maxmemory_policy"]
-	f := Finding{Check: "Redis memory", Unit: "%"}
+	f := probes.Finding{Check: "Redis memory", Unit: "%"}
 	if maxm <= 0 {
 		f.Message = "no maxmemory set: Redis grows until the host runs out of memory; using " + redisBytes(used)
 		r.Add(f)
@@ -134,26 +141,26 @@ func redisMemory(r *Result, info redisInfo) string {
 	usage := float64(used) / float64(maxm)
 	f.Value = 100 * usage
 	var th float64
-	f.Status, th = pgLevel(usage, RedisMemWarn, RedisMemCrit)
+	f.Status, th = probes.LevelStatus(usage, RedisMemWarn, RedisMemCrit)
 	f.Threshold = 100 * th
 	f.Message = fmt.Sprintf("%s of maxmemory %s in use (%.1f %%), policy %s", redisBytes(used), redisBytes(maxm), f.Value, policy)
 	r.Add(f)
 	return fmt.Sprintf("%s of %s (%.0f %%)", redisBytes(used), redisBytes(maxm), f.Value)
 }
 
-func redisEvictions(r *Result, info redisInfo) {
+func redisEvictions(r *probes.Result, info redisInfo) {
 	n := info.int("evicted_keys")
-	f := Finding{Check: "Redis evictions", Value: float64(n), Unit: "keys", Message: "no keys evicted since start"}
+	f := probes.Finding{Check: "Redis evictions", Value: float64(n), Unit: "keys", Message: "no keys evicted since start"}
 	if n > 0 {
-		f.Status = Warn
+		f.Status = probes.Warn
 		f.Message = fmt.Sprintf("%d keys evicted since start (policy %s): the cache is full", n, info["maxmemory_policy"])
 	}
 	r.Add(f)
 }
 
-func redisHitRate(r *Result, info redisInfo) string {
+func redisHitRate(r *probes.Result, info redisInfo) string {
 	hits, misses := info.int("keyspace_hits"), info.int("keyspace_misses")
-	f := Finding{Check: "Redis hit rate", Threshold: 100 * RedisHitWarn, Unit: "%"}
+	f := probes.Finding{Check: "Redis hit rate", Threshold: 100 * RedisHitWarn, Unit: "%"}
 	if hits+misses == 0 {
 		f.Message = "no key lookups yet"
 		r.Add(f)
@@ -162,7 +169,7 @@ func redisHitRate(r *Result, info redisInfo) string {
 	f.Value = 100 * float64(hits) / float64(hits+misses)
 	f.Message = fmt.Sprintf("%.1f %% of %d key lookups hit", f.Value, hits+misses)
 	if f.Value < f.Threshold && hits+misses >= RedisHitMinLookups {
-		f.Status = Warn
+		f.Status = probes.Warn
 	}
 	r.Add(f)
 	return fmt.Sprintf("hit rate %.1f %%", f.Value)
@@ -177,7 +184,7 @@ type redisCmdStat struct {
 
 var redisCmdStatRe = regexp.MustCompile(`calls=(\d+),usec=\d+,usec_per_call=([0-9.]+)`)
 
-func redisCommands(r *Result, info redisInfo) {
+func redisCommands(r *probes.Result, info redisInfo) {
 	var stats []redisCmdStat
 	for k, v := range info {
 		name, ok := strings.CutPrefix(k, "cmdstat_")
@@ -193,14 +200,14 @@ func redisCommands(r *Result, info redisInfo) {
 	if len(stats) == 0 {
 		return
 	}
-	table := func(title string, less func(a, b redisCmdStat) bool) Table {
+	table := func(title string, less func(a, b redisCmdStat) bool) probes.Table {
 		sort.Slice(stats, func(i, j int) bool {
 			if less(stats[i], stats[j]) != less(stats[j], stats[i]) {
 				return less(stats[i], stats[j])
 			}
 			return stats[i].name < stats[j].name
 		})
-		t := Table{Title: title, Columns: []string{"command", "calls", "µs/call"}}
+		t := probes.Table{Title: title, Columns: []string{"command", "calls", "µs/call"}}
 		for _, s := range stats[:min(len(stats), RedisTopCommands)] {
 			t.Rows = append(t.Rows, []string{s.name, strconv.FormatInt(s.calls, 10), strconv.FormatFloat(s.usecPerCall, 'f', 1, 64)})
 		}
@@ -238,18 +245,18 @@ func redisCommandName(args []string) (string, int) {
 	return name, n
 }
 
-func redisSlowLog(r *Result, entries []redis.SlowLog, now time.Time) {
+func redisSlowLog(r *probes.Result, entries []goredis.SlowLog, now time.Time) {
 	if len(entries) == 0 {
 		return
 	}
 	if now.IsZero() {
 		now = time.Now()
 	}
-	t := Table{Title: "Slow log (newest first)", Columns: []string{"id", "ago", "took", "command", "args"}}
+	t := probes.Table{Title: "Slow log (newest first)", Columns: []string{"id", "ago", "took", "command", "args"}}
 	for _, e := range entries {
 		name, n := redisCommandName(e.Args)
-		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.ID, 10), pgSecs(max(now.Sub(e.Time), 0).Seconds()),
-			pgSecs(e.Duration.Seconds()), name, strconv.Itoa(n)})
+		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.ID, 10), textfmt.Seconds(max(now.Sub(e.Time), 0).Seconds()),
+			textfmt.Seconds(e.Duration.Seconds()), name, strconv.Itoa(n)})
 	}
 	r.Tables = append(r.Tables, t)
 }

@@ -1,4 +1,5 @@
-package probes
+// Package health is the probe of a service's HTTP health endpoint.
+package health
 
 import (
 	"context"
@@ -8,47 +9,51 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/perfbot/perfbot/probes"
 )
 
-// Health calls the service's health endpoint (the runbook's `curl …/health/detailed`) and reports
+// Endpoint calls the service's health endpoint (the runbook's `curl …/health/detailed`) and reports
 // the overall status and every failing component check.
-func Health(ctx context.Context, env *Env) (Result, error) {
+var Endpoint = probes.Probe{Name: "health", Title: "Health endpoint", Needs: probes.NeedsHTTP, Run: endpoint}
+
+func endpoint(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	if env.Service.HealthURL == "" || env.HTTP == nil {
-		return Result{}, ErrNotConfigured
+		return probes.Result{}, probes.ErrNotConfigured
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.Service.HealthURL, nil)
 	if err != nil {
-		return Result{}, fmt.Errorf("health request: %w", err)
+		return probes.Result{}, fmt.Errorf("health request: %w", err)
 	}
 	resp, err := env.HTTP.Do(req)
 	if err != nil {
-		return Result{}, fmt.Errorf("health endpoint: %w", err)
+		return probes.Result{}, fmt.Errorf("health endpoint: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Result{}, fmt.Errorf("health endpoint body: %w", err)
+		return probes.Result{}, fmt.Errorf("health endpoint body: %w", err)
 	}
 	var doc map[string]any
 	_ = json.Unmarshal(body, &doc) // a non-JSON body is judged by the status code alone
 	overall, _ := doc["status"].(string)
-	res := Result{Summary: fmt.Sprintf("HTTP %d, status %q", resp.StatusCode, overall)}
+	res := probes.Result{Summary: fmt.Sprintf("HTTP %d, status %q", resp.StatusCode, overall)}
 	st := healthStatus(overall)
 	if resp.StatusCode >= 500 {
-		st = Crit
+		st = probes.Crit
 	} else if resp.StatusCode >= 300 {
-		st = Worst(st, Warn)
+		st = probes.Worst(st, probes.Warn)
 	}
 	rows := [][]string{}
 	for _, c := range healthChecks(doc) {
 		rows = append(rows, []string{c.name, c.status, c.detail})
-		if cs := healthStatus(c.status); cs != OK {
-			res.Add(Finding{Check: "Health: " + c.name, Status: cs, Message: fmt.Sprintf("%s is %s %s", c.name, c.status, c.detail)})
+		if cs := healthStatus(c.status); cs != probes.OK {
+			res.Add(probes.Finding{Check: "Health: " + c.name, Status: cs, Message: fmt.Sprintf("%s is %s %s", c.name, c.status, c.detail)})
 		}
 	}
-	res.Add(Finding{Check: "Health endpoint", Status: st, Value: float64(resp.StatusCode), Unit: "HTTP",
+	res.Add(probes.Finding{Check: "Health endpoint", Status: st, Value: float64(resp.StatusCode), Unit: "HTTP",
 		Message: fmt.Sprintf("health endpoint answered HTTP %d (%s)", resp.StatusCode, orDash(overall))})
-	res.Tables = append(res.Tables, Table{Title: "Health checks", Columns: []string{"Check", "Status", "Detail"}, Rows: rows})
+	res.Tables = append(res.Tables, probes.Table{Title: "Health checks", Columns: []string{"Check", "Status", "Detail"}, Rows: rows})
 	return res, nil
 }
 
@@ -66,7 +71,7 @@ func healthChecks(doc map[string]any) []healthCheck {
 		var detail []string
 		for _, k := range []string{"latency_ms", "error", "message"} {
 			if x, ok := m[k]; ok {
-				detail = append(detail, fmt.Sprintf("%s=%v", k, RedactText(fmt.Sprint(x))))
+				detail = append(detail, fmt.Sprintf("%s=%v", k, probes.RedactText(fmt.Sprint(x))))
 			}
 		}
 		out = append(out, healthCheck{name, st, strings.Join(detail, " ")})
@@ -88,14 +93,14 @@ func healthChecks(doc map[string]any) []healthCheck {
 	return out
 }
 
-func healthStatus(s string) Status {
+func healthStatus(s string) probes.Status {
 	switch strings.ToLower(s) {
 	case "ok", "healthy", "up", "pass", "":
-		return OK
+		return probes.OK
 	case "degraded", "warn", "warning":
-		return Warn
+		return probes.Warn
 	default:
-		return Crit
+		return probes.Crit
 	}
 }
 

@@ -1,4 +1,6 @@
-package probes
+// Package prom holds the probes that read a service's metrics from Prometheus (latency, errors,
+// scope, CrewAI, AI APIs, nodes, process memory, scrape targets) and the PromQL helpers they share.
+package prom
 
 import (
 	"context"
@@ -12,6 +14,8 @@ import (
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/perfbot/perfbot/probes"
 )
 
 // Label returns a PromQL string literal for a value that came from a user or a backend.
@@ -39,9 +43,10 @@ func promRange(d time.Duration) string {
 	return model.Duration(d).String()
 }
 
-func (e *Env) instant(ctx context.Context, q string) (model.Vector, error) {
+// instant runs q at the evaluation time and returns its vector without NaN and infinite samples.
+func instant(ctx context.Context, e *probes.Env, q string) (model.Vector, error) {
 	if e.Prom == nil {
-		return nil, ErrNotConfigured
+		return nil, probes.ErrNotConfigured
 	}
 	v, _, err := e.Prom.Query(ctx, q, e.Now)
 	if err != nil {
@@ -54,9 +59,10 @@ func (e *Env) instant(ctx context.Context, q string) (model.Vector, error) {
 	return dropNaN(vec), nil
 }
 
-func (e *Env) series(ctx context.Context, q string, span time.Duration) (model.Matrix, error) {
+// series runs q over the span up to the evaluation time, at about 60 steps.
+func series(ctx context.Context, e *probes.Env, q string, span time.Duration) (model.Matrix, error) {
 	if e.Prom == nil {
-		return nil, ErrNotConfigured
+		return nil, probes.ErrNotConfigured
 	}
 	step := span / 60
 	if step < time.Second {
@@ -114,41 +120,23 @@ type labelled struct {
 }
 
 // toChart turns a matrix into chart series named by label, scaled by mul.
-func toChart(m model.Matrix, label string, mul float64) []Series {
-	out := make([]Series, 0, len(m))
+func toChart(m model.Matrix, label string, mul float64) []probes.Series {
+	out := make([]probes.Series, 0, len(m))
 	for _, s := range m {
 		name := string(s.Metric[model.LabelName(label)])
 		if name == "" {
 			name = "all"
 		}
-		pts := make([]Point, 0, len(s.Values))
+		pts := make([]probes.Point, 0, len(s.Values))
 		for _, p := range s.Values {
 			f := float64(p.Value)
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				continue
 			}
-			pts = append(pts, Point{T: p.Timestamp.Time().UTC(), V: f * mul})
+			pts = append(pts, probes.Point{T: p.Timestamp.Time().UTC(), V: f * mul})
 		}
-		out = append(out, Series{Name: name, Points: pts})
+		out = append(out, probes.Series{Name: name, Points: pts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-// ms formats seconds as milliseconds for people.
-func ms(sec float64) string { return strconv.FormatFloat(sec*1000, 'f', 0, 64) + " ms" }
-
-// pct formats a fraction as a percentage for people.
-func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 2, 64) + " %" }
-
-// thresholdStatus compares v with a limit: Crit above it, Warn above warnAt·limit, OK otherwise.
-func thresholdStatus(v, limit, warnAt float64) Status {
-	switch {
-	case v > limit:
-		return Crit
-	case warnAt > 0 && v > limit*warnAt:
-		return Warn
-	default:
-		return OK
-	}
 }

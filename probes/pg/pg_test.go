@@ -1,4 +1,4 @@
-package probes
+package pg
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/internal/probetest"
+	"github.com/perfbot/perfbot/probes"
 )
 
 func pgTestCtx(t testing.TB) context.Context {
@@ -45,17 +47,17 @@ func TestPostgresBlockingLocks(t *testing.T) {
 	})
 
 	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Thresholds.DBQueryTime = config.Duration(300 * time.Millisecond) })
-	var r Result
-	testEventually(t, 10*time.Second, "a CRIT blocking-lock finding", func() bool {
+	var r probes.Result
+	probetest.Eventually(t, 10*time.Second, "a CRIT blocking-lock finding", func() bool {
 		var err error
-		if r, err = Postgres(pgTestCtx(t), env); err != nil {
+		if r, err = database(pgTestCtx(t), env); err != nil {
 			t.Fatalf("Postgres: %v", err)
 		}
-		f, _ := testFinding(r, "DB blocking locks")
-		return f.Status == Crit
+		f, _ := probetest.Finding(r, "DB blocking locks")
+		return f.Status == probes.Crit
 	})
 
-	locks, ok := testTable(r, "Blocking locks")
+	locks, ok := probetest.Table(r, "Blocking locks")
 	if !ok || len(locks.Rows) != 1 {
 		t.Fatalf("want one blocking-lock row, got %+v", locks)
 	}
@@ -64,22 +66,22 @@ func TestPostgresBlockingLocks(t *testing.T) {
 	if row[0] != pgPID(waiterPID) || row[1] != pgPID(holderPID) || row[3] != wantStmt || row[4] != wantStmt {
 		t.Errorf("row = %q, want blocked %d, blocking %d, both statements %q", row, waiterPID, holderPID, wantStmt)
 	}
-	if f, _ := testFinding(r, "DB blocking locks"); f.Value < 0.3 || f.Threshold != 0.3 || row[2] == "" {
+	if f, _ := probetest.Finding(r, "DB blocking locks"); f.Value < 0.3 || f.Threshold != 0.3 || row[2] == "" {
 		t.Errorf("wait: finding %+v, cell %q; want >= 0.3 s against 0.3", f, row[2])
 	}
-	idle, ok := testTable(r, "Idle in transaction")
+	idle, ok := probetest.Table(r, "Idle in transaction")
 	if !ok || idle.Rows[0][0] != pgPID(holderPID) {
 		t.Errorf("idle in transaction table = %+v, want pid %d", idle, holderPID)
 	}
 	for _, secret := range []string{"alice@", "bob@", "carol@", "= 42"} {
-		if strings.Contains(strings.ToLower(testText(r)), secret) {
-			t.Errorf("result shows %q:\n%s", secret, testText(r))
+		if strings.Contains(strings.ToLower(probetest.Text(r)), secret) {
+			t.Errorf("result shows %q:\n%s", secret, probetest.Text(r))
 		}
 	}
 
-	single, err := PGLocks(pgTestCtx(t), env)
-	if err != nil || single.Status != Crit || len(single.Tables) != 1 || single.Tables[0].Rows[0][0] != pgPID(waiterPID) {
-		t.Errorf("PGLocks = %+v, %v", single, err)
+	single, err := onlyLocks(pgTestCtx(t), env)
+	if err != nil || single.Status != probes.Crit || len(single.Tables) != 1 || single.Tables[0].Rows[0][0] != pgPID(waiterPID) {
+		t.Errorf("onlyLocks = %+v, %v", single, err)
 	}
 }
 
@@ -98,11 +100,11 @@ func TestPostgresLongQuery(t *testing.T) {
 	})
 
 	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Postgres.LongQuery = config.Duration(300 * time.Millisecond) })
-	var r Result
-	testEventually(t, 10*time.Second, "the pg_sleep query listed as long-running", func() bool {
+	var r probes.Result
+	probetest.Eventually(t, 10*time.Second, "the pg_sleep query listed as long-running", func() bool {
 		var err error
-		if r, err = PGLongQueries(pgTestCtx(t), env); err != nil {
-			t.Fatalf("PGLongQueries: %v", err)
+		if r, err = onlyLongQueries(pgTestCtx(t), env); err != nil {
+			t.Fatalf("onlyLongQueries: %v", err)
 		}
 		return len(r.Tables) == 1
 	})
@@ -110,14 +112,14 @@ func TestPostgresLongQuery(t *testing.T) {
 	if len(rows) != 1 || rows[0][0] != pgPID(sleeperPID) || rows[0][2] != "active" || rows[0][4] != "SELECT pg_sleep(?), '…'" {
 		t.Fatalf("long queries = %q, want pid %d running the redacted pg_sleep", rows, sleeperPID)
 	}
-	f, _ := testFinding(r, "DB long-running queries")
-	if f.Status != Warn || f.Value < 0.3 || f.Threshold != 0.3 {
+	f, _ := probetest.Finding(r, "DB long-running queries")
+	if f.Status != probes.Warn || f.Value < 0.3 || f.Threshold != 0.3 {
 		t.Errorf("finding = %+v, want WARN with value >= 0.3 s", f)
 	}
 
 	// With the runbook's five minutes, the same query is not listed yet.
 	env.Service.Postgres.LongQuery = config.Duration(5 * time.Minute)
-	if r, err := PGLongQueries(pgTestCtx(t), env); err != nil || len(r.Tables) != 0 || r.Status != OK {
+	if r, err := onlyLongQueries(pgTestCtx(t), env); err != nil || len(r.Tables) != 0 || r.Status != probes.OK {
 		t.Errorf("with 5m threshold: %+v, %v", r, err)
 	}
 }
@@ -149,13 +151,13 @@ func TestPostgresMissingIndex(t *testing.T) {
 		}
 	}
 	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Postgres.SeqScanMinRows = 1000 })
-	var r Result
-	testEventually(t, 15*time.Second, "a missing-index candidate", func() bool {
+	var r probes.Result
+	probetest.Eventually(t, 15*time.Second, "a missing-index candidate", func() bool {
 		var err error
-		if r, err = PGMissingIndexes(pgTestCtx(t), env); err != nil {
-			t.Fatalf("PGMissingIndexes: %v", err)
+		if r, err = onlyMissingIndexes(pgTestCtx(t), env); err != nil {
+			t.Fatalf("onlyMissingIndexes: %v", err)
 		}
-		return r.Status == Warn
+		return r.Status == probes.Warn
 	})
 	var subjects []string
 	for _, f := range r.Findings {
@@ -204,8 +206,8 @@ func TestPostgresCacheHitMatchesStatDatabase(t *testing.T) {
 		// A session publishes its counters when it goes idle at least a second after it last did:
 		// look once, wait, and ping so the probe's own session has nothing unpublished, then wait
 		// until the counters hold still.
-		if _, err := PGCacheHit(pgTestCtx(t), env); err != nil {
-			t.Fatalf("PGCacheHit: %v", err)
+		if _, err := onlyCacheHit(pgTestCtx(t), env); err != nil {
+			t.Fatalf("onlyCacheHit: %v", err)
 		}
 		time.Sleep(1100 * time.Millisecond)
 		if err := pool.Ping(pgTestCtx(t)); err != nil {
@@ -217,12 +219,12 @@ func TestPostgresCacheHitMatchesStatDatabase(t *testing.T) {
 		if h1 != h2 || r1 != r2 {
 			continue
 		}
-		res, err := PGCacheHit(pgTestCtx(t), env)
+		res, err := onlyCacheHit(pgTestCtx(t), env)
 		if err != nil {
-			t.Fatalf("PGCacheHit: %v", err)
+			t.Fatalf("onlyCacheHit: %v", err)
 		}
-		tbl, _ := testTable(res, "Cache hit ratio")
-		f, _ := testFinding(res, "DB cache hit ratio")
+		tbl, _ := probetest.Table(res, "Cache hit ratio")
+		f, _ := probetest.Finding(res, "DB cache hit ratio")
 		if tbl.Rows[0][1] != strconv.FormatInt(h2, 10) || tbl.Rows[0][2] != strconv.FormatInt(r2, 10) {
 			t.Logf("attempt %d: probe saw %q, pg_stat_database %d/%d; retrying", attempt, tbl.Rows[0], h2, r2)
 			continue
@@ -243,28 +245,28 @@ func TestPostgresStatements(t *testing.T) {
 	db := pgTestNewDB(t)
 	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Thresholds.DBQueryTime = config.Duration(100 * time.Millisecond) })
 
-	r, err := Postgres(pgTestCtx(t), env)
-	f, _ := testFinding(r, "Slow statements")
-	if err != nil || f.Status != Unknown || f.Message != "pg_stat_statements is not installed in "+db.Name+
+	r, err := database(pgTestCtx(t), env)
+	f, _ := probetest.Finding(r, "Slow statements")
+	if err != nil || f.Status != probes.Unknown || f.Message != "pg_stat_statements is not installed in "+db.Name+
 		": add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements" {
 		t.Fatalf("without the extension: %+v, %v", f, err)
 	}
 
 	db.Exec(t, "CREATE EXTENSION pg_stat_statements", "SELECT pg_sleep(0.3), 'erin@example.com'")
-	r, err = PGSlowStatements(pgTestCtx(t), env)
+	r, err = onlySlowStatements(pgTestCtx(t), env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ = testFinding(r, "Slow statements")
-	if f.Status != Warn || f.Value < 300 || f.Threshold != 100 || f.Unit != "ms" {
+	f, _ = probetest.Finding(r, "Slow statements")
+	if f.Status != probes.Warn || f.Value < 300 || f.Threshold != 100 || f.Unit != "ms" {
 		t.Errorf("finding = %+v, want WARN >= 300 ms against 100 ms (a mean since the reset)", f)
 	}
-	tbl, _ := testTable(r, "Slowest statements")
+	tbl, _ := probetest.Table(r, "Slowest statements")
 	if len(tbl.Rows) == 0 || tbl.Rows[0][3] != "SELECT pg_sleep($1), $2" || tbl.Rows[0][1] != "1" {
 		t.Errorf("slowest = %q, want the pg_sleep statement once", tbl.Rows)
 	}
-	if strings.Contains(testText(r), "erin@") {
-		t.Errorf("result shows the literal:\n%s", testText(r))
+	if strings.Contains(probetest.Text(r), "erin@") {
+		t.Errorf("result shows the literal:\n%s", probetest.Text(r))
 	}
 }
 
@@ -275,7 +277,7 @@ func TestPostgresUnreachable(t *testing.T) {
 	tests := []struct {
 		name, addr string
 	}{
-		{"hanging server", testHangingListener(t)},
+		{"hanging server", probetest.HangingListener(t)},
 		{"closed port", closedAddr},
 	}
 	for _, tt := range tests {
@@ -288,29 +290,14 @@ func TestPostgresUnreachable(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			_, err = Postgres(ctx, pgTestEnv(pool, nil))
+			_, err = database(ctx, pgTestEnv(pool, nil))
 			if err == nil || time.Since(start) > 3*time.Second {
 				t.Fatalf("Postgres returned %v after %s; want an error within the 300ms deadline", err, time.Since(start))
 			}
 		})
 	}
-	if _, err := Postgres(context.Background(), &Env{}); !errors.Is(err, ErrNotConfigured) {
+	if _, err := database(context.Background(), &probes.Env{}); !errors.Is(err, probes.ErrNotConfigured) {
 		t.Errorf("no pool: %v, want ErrNotConfigured", err)
-	}
-}
-
-func TestPGLevel(t *testing.T) {
-	tests := []struct {
-		v        float64
-		want     Status
-		wantThre float64
-	}{{0.5, OK, 0.8}, {0.8, OK, 0.8}, {0.81, Warn, 0.8}, {0.95, Warn, 0.8}, {0.96, Crit, 0.95}}
-	for _, tt := range tests {
-		t.Run(strconv.FormatFloat(tt.v, 'f', -1, 64), func(t *testing.T) {
-			if st, th := pgLevel(tt.v, ConnWarn, ConnCrit); st != tt.want || th != tt.wantThre {
-				t.Errorf("pgLevel(%v) = %v, %v; want %v, %v", tt.v, st, th, tt.want, tt.wantThre)
-			}
-		})
 	}
 }
 
@@ -322,7 +309,7 @@ func BenchmarkPostgres(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
-		if _, err := Postgres(c, env); err != nil {
+		if _, err := database(c, env); err != nil {
 			b.Fatal(err)
 		}
 		cancel()
@@ -368,54 +355,32 @@ func TestPostgresLeastPrivilege(t *testing.T) {
 	}
 	defer pool.Close()
 
-	r, err := Postgres(pgTestCtx(t), pgTestEnv(pool, nil))
+	r, err := database(pgTestCtx(t), pgTestEnv(pool, nil))
 	if err != nil {
 		t.Fatalf("Postgres: %v", err)
 	}
-	f, _ := testFinding(r, "DB slow statements")
-	if f.Status != Unknown || !strings.Contains(f.Message, "permission denied for schema stats") {
+	f, _ := probetest.Finding(r, "DB slow statements")
+	if f.Status != probes.Unknown || !strings.Contains(f.Message, "permission denied for schema stats") {
 		t.Errorf("slow statements finding = %+v, want UNKNOWN permission denied", f)
 	}
 	for _, check := range []string{"DB connections", "DB cache hit ratio", "DB missing index", "DB blocking locks"} {
-		if _, ok := testFinding(r, check); !ok {
+		if _, ok := probetest.Finding(r, check); !ok {
 			t.Errorf("no %q finding after the failed diagnostic: %+v", check, r.Findings)
 		}
 	}
 }
 
-// TestPostgresQueryTimeIsCurrent: the "DB query time" trigger is the statement running longest now,
-// CRIT past the threshold while it runs, and OK once nothing slow is running (however slow the past was).
-func TestPostgresQueryTimeIsCurrent(t *testing.T) {
-	db := pgTestNewDB(t)
-	env := pgTestEnv(db.Pool, func(s *config.Service) { s.Thresholds.DBQueryTime = config.Duration(300 * time.Millisecond) })
-	r, err := PGQueryTime(pgTestCtx(t), env)
-	if f, _ := testFinding(r, "DB query time"); err != nil || f.Status != OK {
-		t.Fatalf("idle database: %+v, %v", f, err)
+// The single diagnostics, each in its own read-only transaction, as the tests look at them.
+var (
+	onlyLongQueries    = only(checkLongQueries)
+	onlyLocks          = only(checkLocks)
+	onlyCacheHit       = only(checkCacheHit)
+	onlySlowStatements = only(checkStatements)
+	onlyMissingIndexes = only(checkIndexes)
+)
+
+func only(c pgCheck) probes.Func {
+	return func(ctx context.Context, env *probes.Env) (probes.Result, error) {
+		return runPG(ctx, env, "postgres."+c.name, "PostgreSQL "+c.name, c)
 	}
-	sleeper := db.Conn(t)
-	pid := pgTestPIDOf(t, sleeper.QueryRow(context.Background(), "SELECT pg_backend_pid()"))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = sleeper.Exec(context.Background(), "SELECT pg_sleep(30), 'frank@example.com'")
-	}()
-	var f Finding
-	testEventually(t, 10*time.Second, "the running pg_sleep as DB query time CRIT", func() bool {
-		r, err := PGQueryTime(pgTestCtx(t), env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _ = testFinding(r, "DB query time")
-		return f.Status == Crit
-	})
-	if f.Value < 300 || f.Subject != "pid "+pgPID(pid) || strings.Contains(f.Message, "frank@") {
-		t.Errorf("finding = %+v, want pid %d over 300 ms with the literal redacted", f, pid)
-	}
-	db.Exec(t, "SELECT pg_cancel_backend("+pgPID(pid)+")")
-	<-done
-	testEventually(t, 10*time.Second, "DB query time back to OK", func() bool {
-		r, _ := PGQueryTime(pgTestCtx(t), env)
-		f, _ = testFinding(r, "DB query time")
-		return f.Status == OK
-	})
 }

@@ -1,4 +1,6 @@
-package probes
+// Package logs holds the probes that read the service's pod logs through the Kubernetes API server
+// (`pods/log`): the runbook's log patterns, and a search for a user's pattern.
+package logs
 
 import (
 	"bufio"
@@ -9,12 +11,15 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/internal/textfmt"
+	"github.com/perfbot/perfbot/probes"
+	"github.com/perfbot/perfbot/probes/kube"
 )
 
 const (
@@ -22,7 +27,7 @@ const (
 	logLimitBytes = 4 << 20
 	// logNewest is how many of a pattern's newest lines are shown.
 	logNewest = 5
-	// logLineRunes is where shown lines are cut.
+	// logLineRunes is where shown lines are cut, the ellipsis included.
 	logLineRunes = 200
 	// logMaxSince bounds how far back a user search may read.
 	logMaxSince = 7 * 24 * time.Hour
@@ -37,74 +42,95 @@ type logLine struct {
 	Text string
 }
 
-// Logs reads the Deployment's pod logs through the API server (`pods/log`) for Service.Logs.Since
+// Patterns reads the Deployment's pod logs through the API server (`pods/log`) for Service.Logs.Since
 // and counts the lines matching each of Service.Logs.Patterns (the runbook's greps), newest first.
-func Logs(ctx context.Context, env *Env) (Result, error) {
+var Patterns = probes.Probe{Name: "logs", Title: "Logs", Needs: probes.NeedsKube, Run: patterns}
+
+// Search is `/perf logs [pattern] [since]`: Patterns over the last since when pattern is empty, else the
+// lines of the last since that match pattern, newest first; a zero since is Service.Logs.Since. Each
+// pattern and span is a Variant of its own, so shared runs never mix them up.
+func Search(pattern string, since time.Duration) probes.Probe {
+	p := Patterns
+	p.Variant = pattern + "\x00" + since.String()
+	p.Run = func(ctx context.Context, e *probes.Env) (probes.Result, error) {
+		if pattern == "" {
+			e2 := *e
+			if since > 0 {
+				e2.Service.Logs.Since = config.Duration(since)
+			}
+			return patterns(ctx, &e2)
+		}
+		return matching(ctx, e, pattern, since)
+	}
+	return p
+}
+
+func patterns(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	since := time.Duration(env.Service.Logs.Since)
 	lines, res, err := logRead(ctx, env, since)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
-	summary := Table{Title: fmt.Sprintf("Log patterns (last %s)", since), Columns: []string{"Pattern", "Count", "Newest"}}
+	summary := probes.Table{Title: fmt.Sprintf("Log patterns (last %s)", since), Columns: []string{"Pattern", "Count", "Newest"}}
 	for _, p := range env.Service.Logs.Patterns {
 		re, err := regexp.Compile(p.Regex)
 		if err != nil {
-			return Result{}, fmt.Errorf("log pattern %s: %w", p.Name, err)
+			return probes.Result{}, fmt.Errorf("log pattern %s: %w", p.Name, err)
 		}
 		hits := logMatch(lines, re)
 		newest := "-"
-		st := OK
+		st := probes.OK
 		if len(hits) > 0 {
-			newest = kubeAgo(env.Now, hits[0].T) + " ago"
-			st = Warn
+			newest = kube.Ago(env.Now, hits[0].T) + " ago"
+			st = probes.Warn
 			res.Tables = append(res.Tables, logTable(p.Name+": newest lines", hits, logNewest))
 		}
 		summary.Rows = append(summary.Rows, []string{p.Name, fmt.Sprint(len(hits)), newest})
-		res.Add(Finding{Check: "Log lines: " + p.Name, Subject: p.Regex, Status: st, Value: float64(len(hits)), Unit: "lines",
+		res.Add(probes.Finding{Check: "Log lines: " + p.Name, Subject: p.Regex, Status: st, Value: float64(len(hits)), Unit: "lines",
 			Message: fmt.Sprintf("%d log lines matching %s (/%s/) in the last %s", len(hits), p.Name, p.Regex, since)})
 	}
-	res.Tables = append([]Table{summary}, res.Tables...)
+	res.Tables = append([]probes.Table{summary}, res.Tables...)
 	return res, nil
 }
 
-// LogsMatching is `/perf logs <pattern>`: the Deployment's log lines of the last `since` (Service.Logs.Since
+// matching is `/perf logs <pattern>`: the Deployment's log lines of the last `since` (Service.Logs.Since
 // when zero) that match a user's regular expression, newest first. A bad pattern is errs.Invalid.
-func LogsMatching(ctx context.Context, env *Env, pattern string, since time.Duration) (Result, error) {
+func matching(ctx context.Context, env *probes.Env, pattern string, since time.Duration) (probes.Result, error) {
 	switch {
 	case strings.TrimSpace(pattern) == "":
-		return Result{}, errs.Invalidf("give a pattern to search the logs for, e.g. `timeout|connection`")
+		return probes.Result{}, errs.Invalidf("give a pattern to search the logs for, e.g. `timeout|connection`")
 	case len(pattern) > logMaxPattern:
-		return Result{}, errs.Invalidf("the pattern is longer than %d characters", logMaxPattern)
+		return probes.Result{}, errs.Invalidf("the pattern is longer than %d characters", logMaxPattern)
 	case since < 0 || since > logMaxSince:
-		return Result{}, errs.Invalidf("the time span must be between 0 and %s", logMaxSince)
+		return probes.Result{}, errs.Invalidf("the time span must be between 0 and %s", logMaxSince)
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		return Result{}, errs.Invalidf("%q is not a valid regular expression: %v", pattern, err)
+		return probes.Result{}, errs.Invalidf("%q is not a valid regular expression: %v", pattern, err)
 	}
 	if since == 0 {
 		since = time.Duration(env.Service.Logs.Since)
 	}
 	lines, res, err := logRead(ctx, env, since)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
 	hits := logMatch(lines, re)
 	res.Summary = fmt.Sprintf("%d of %d log lines in the last %s match /%s/", len(hits), len(lines), since, pattern)
-	res.Add(Finding{Check: "Log lines matching", Subject: pattern, Status: OK, Value: float64(len(hits)), Unit: "lines", Message: res.Summary})
+	res.Add(probes.Finding{Check: "Log lines matching", Subject: pattern, Status: probes.OK, Value: float64(len(hits)), Unit: "lines", Message: res.Summary})
 	res.Tables = append(res.Tables, logTable("Newest matching lines", hits, 20))
 	return res, nil
 }
 
 // logRead fetches the last `since` of every running pod's log. Pods whose log cannot be read are
 // findings; only when no pod's log can be read is it an error.
-func logRead(ctx context.Context, env *Env, since time.Duration) ([]logLine, Result, error) {
-	var res Result
-	d, err := kubeDeployment(ctx, env)
+func logRead(ctx context.Context, env *probes.Env, since time.Duration) ([]logLine, probes.Result, error) {
+	var res probes.Result
+	d, err := kube.Deployment(ctx, env)
 	if err != nil {
 		return nil, res, err
 	}
-	pods, err := kubePodsOf(ctx, env, d)
+	pods, err := kube.PodsOf(ctx, env, d)
 	if err != nil {
 		return nil, res, err
 	}
@@ -119,7 +145,7 @@ func logRead(ctx context.Context, env *Env, since time.Duration) ([]logLine, Res
 		if err != nil {
 			failed++
 			lastErr = err
-			res.Add(Finding{Check: "Pod log", Subject: p.Name, Status: Unknown, Message: fmt.Sprintf("could not read the log of %s: %v", p.Name, err)})
+			res.Add(probes.Finding{Check: "Pod log", Subject: p.Name, Status: probes.Unknown, Message: fmt.Sprintf("could not read the log of %s: %v", p.Name, err)})
 			continue
 		}
 		read++
@@ -137,7 +163,7 @@ func logRead(ctx context.Context, env *Env, since time.Duration) ([]logLine, Res
 const logTailLines = 10000
 
 // logPod reads one pod's log with kubelet timestamps.
-func logPod(ctx context.Context, env *Env, d *appsv1.Deployment, p corev1.Pod, since time.Duration) ([]logLine, error) {
+func logPod(ctx context.Context, env *probes.Env, d *appsv1.Deployment, p corev1.Pod, since time.Duration) ([]logLine, error) {
 	container := env.Service.Kubernetes.Container
 	if !logHasContainer(p, container) && len(p.Spec.Containers) > 0 {
 		container = p.Spec.Containers[0].Name
@@ -195,13 +221,13 @@ func logMatch(lines []logLine, re *regexp.Regexp) []logLine {
 }
 
 // logTable shows up to n lines, cut to logLineRunes.
-func logTable(title string, lines []logLine, n int) Table {
-	t := Table{Title: title, Columns: []string{"Time", "Pod", "Line"}}
+func logTable(title string, lines []logLine, n int) probes.Table {
+	t := probes.Table{Title: title, Columns: []string{"Time", "Pod", "Line"}}
 	for i, l := range lines {
 		if i == n {
 			break
 		}
-		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, logTrim(RedactText(logWithoutStamp(l.Text)), logLineRunes)})
+		t.Rows = append(t.Rows, []string{l.T.UTC().Format(time.RFC3339), l.Pod, textfmt.Truncate(probes.RedactText(logWithoutStamp(l.Text)), logLineRunes)})
 	}
 	return t
 }
@@ -213,12 +239,4 @@ func logWithoutStamp(s string) string {
 		return rest
 	}
 	return s
-}
-
-func logTrim(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
 }

@@ -1,9 +1,7 @@
-package probes
+package probetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,24 +16,18 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/internal/stacktest"
+	"github.com/perfbot/perfbot/probes"
 )
 
-// kubeTestNode is the Node the stack's node log server runs as.
-const kubeTestNode = "studio-node-1"
+// KubeNode is the Node the stack's node log server runs as.
+const KubeNode = "studio-node-1"
 
-// kubeStackDir is where `scripts/kube up` keeps its state.
-func kubeStackDir() string {
-	if d := os.Getenv("PERFBOT_STACK_DIR"); d != "" {
-		return d
-	}
-	abs, _ := filepath.Abs(filepath.Join("..", ".stack"))
-	return abs
-}
-
-// kubeTestClient connects with one of the stack's kubeconfigs ("admin" or "perfbot").
-func kubeTestClient(t *testing.T, who string) kubernetes.Interface {
+// KubeClient connects with one of the stack's kubeconfigs ("admin" or "perfbot") and fails the test
+// when the API server does not answer.
+func KubeClient(t *testing.T, who string) kubernetes.Interface {
 	t.Helper()
-	path := filepath.Join(kubeStackDir(), "kube", who+".kubeconfig")
+	path := filepath.Join(stacktest.StackDir(t), "kube", who+".kubeconfig")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("no %s: start the local control plane with `scripts/kube up` first (%v)", path, err)
 	}
@@ -54,44 +46,26 @@ func kubeTestClient(t *testing.T, who string) kubernetes.Interface {
 	return c
 }
 
-func kubeTestID() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// kubeTestNamespace makes a namespace for one test, deleted when the test ends, and waits for its
+// KubeNamespace makes a namespace for one test, deleted when the test ends, and waits for its
 // default ServiceAccount (pods cannot be created before it exists).
-func kubeTestNamespace(t *testing.T, c kubernetes.Interface) string {
+func KubeNamespace(t *testing.T, c kubernetes.Interface) string {
 	t.Helper()
 	ctx := context.Background()
-	name := "perfbot-test-" + kubeTestID()
+	name := "perfbot-test-" + stacktest.RandomSuffix()
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace: %v", err)
 	}
 	t.Cleanup(func() { _ = c.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	kubeEventually(t, 30*time.Second, "default service account in "+name, func() bool {
+	Eventually(t, 30*time.Second, "default service account in "+name, func() bool {
 		_, err := c.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil
 	})
 	return name
 }
 
-// kubeEventually polls cond until it holds or the limit passes.
-func kubeEventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// kubeTestDeployment creates a Deployment like the stack's (container "app", requests and limits,
+// KubeDeployment creates a Deployment like the stack's (container "app", requests and limits,
 // envFrom a ConfigMap) and waits until its ReplicaSet has created all pods.
-func kubeTestDeployment(t *testing.T, c kubernetes.Interface, ns, name string, replicas int32) []corev1.Pod {
+func KubeDeployment(t *testing.T, c kubernetes.Interface, ns, name string, replicas int32) []corev1.Pod {
 	t.Helper()
 	ctx := context.Background()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name + "-config"}, Data: map[string]string{"LOG_LEVEL": "info"}}
@@ -122,7 +96,7 @@ func kubeTestDeployment(t *testing.T, c kubernetes.Interface, ns, name string, r
 		t.Fatalf("create deployment: %v", err)
 	}
 	var pods []corev1.Pod
-	kubeEventually(t, 30*time.Second, "pods of "+name, func() bool {
+	Eventually(t, 30*time.Second, "pods of "+name, func() bool {
 		l, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
 		pods = nil
 		if err == nil {
@@ -137,18 +111,18 @@ func kubeTestDeployment(t *testing.T, c kubernetes.Interface, ns, name string, r
 	return pods
 }
 
-// kubeTestBind binds a pod to the stack's Node, as a scheduler would.
-func kubeTestBind(t *testing.T, c kubernetes.Interface, p corev1.Pod) {
+// KubeBind binds a pod to the stack's Node, as a scheduler would.
+func KubeBind(t *testing.T, c kubernetes.Interface, p corev1.Pod) {
 	t.Helper()
 	b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
-		Target: corev1.ObjectReference{Kind: "Node", Name: kubeTestNode}}
+		Target: corev1.ObjectReference{Kind: "Node", Name: KubeNode}}
 	if err := c.CoreV1().Pods(p.Namespace).Bind(context.Background(), b, metav1.CreateOptions{}); err != nil && !apierrors.IsConflict(err) {
 		t.Fatalf("bind %s: %v", p.Name, err)
 	}
 }
 
-// kubeTestSetStatus sets a pod's status as a kubelet would report it.
-func kubeTestSetStatus(t *testing.T, c kubernetes.Interface, p corev1.Pod, ready bool, cs corev1.ContainerStatus) {
+// KubeSetStatus sets a pod's status as a kubelet would report it.
+func KubeSetStatus(t *testing.T, c kubernetes.Interface, p corev1.Pod, ready bool, cs corev1.ContainerStatus) {
 	t.Helper()
 	ctx := context.Background()
 	cur, err := c.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
@@ -169,44 +143,24 @@ func kubeTestSetStatus(t *testing.T, c kubernetes.Interface, p corev1.Pod, ready
 	}
 }
 
-// kubeTestEnv is an Env for the service "name" deployed in ns.
-func kubeTestEnv(c kubernetes.Interface, ns, name string) *Env {
+// KubeEnv returns an Env for the service "name" deployed in ns.
+func KubeEnv(c kubernetes.Interface, ns, name string) *probes.Env {
 	svc := config.Default().Services[0]
 	svc.Kubernetes.Namespace, svc.Kubernetes.Deployment = ns, name
-	return &Env{Service: svc, Now: time.Now(), Window: time.Hour, Kube: c}
+	return &probes.Env{Service: svc, Now: time.Now(), Window: time.Hour, Kube: c}
 }
 
-// kubeFind returns the findings with the given check (and subject, when not empty).
-func kubeFind(res Result, check, subject string) []Finding {
-	var out []Finding
-	for _, f := range res.Findings {
-		if f.Check == check && (subject == "" || f.Subject == subject) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// kubeTestEvent records a Warning event about a pod, last seen at `at`.
-func kubeTestEvent(t *testing.T, c kubernetes.Interface, p corev1.Pod, reason, msg string, at time.Time) {
+// KubeEvent records a Warning event about a pod, last seen at `at`.
+func KubeEvent(t *testing.T, c kubernetes.Interface, p corev1.Pod, reason, msg string, at time.Time) {
 	t.Helper()
 	ts := metav1.NewTime(at)
 	e := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{GenerateName: p.Name + "."},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID},
 		Reason:         reason, Message: msg, Type: corev1.EventTypeWarning, Count: 3,
-		FirstTimestamp: ts, LastTimestamp: ts, Source: corev1.EventSource{Component: "kubelet", Host: kubeTestNode},
+		FirstTimestamp: ts, LastTimestamp: ts, Source: corev1.EventSource{Component: "kubelet", Host: KubeNode},
 	}
 	if _, err := c.CoreV1().Events(p.Namespace).Create(context.Background(), e, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create event: %v", err)
 	}
-}
-
-func kubeQuantity(t *testing.T, s string) resource.Quantity {
-	t.Helper()
-	q, err := resource.ParseQuantity(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q
 }

@@ -1,4 +1,6 @@
-package probes
+// Package pg holds the PostgreSQL probes: every diagnostic of `/perf db` in one read-only
+// transaction, and the runbook's "DB query time" trigger.
+package pg
 
 import (
 	"context"
@@ -10,6 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/perfbot/perfbot/internal/textfmt"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // The PostgreSQL probe's own limits. Thresholds that vary by service live in config.Service.
@@ -33,7 +38,7 @@ const (
 // pgCheck is one diagnostic run inside the probe's read-only transaction; it adds to r.
 type pgCheck struct {
 	name string
-	run  func(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
+	run  func(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error
 }
 
 var (
@@ -47,61 +52,30 @@ var (
 	checkIndexes     = pgCheck{"missing indexes", pgMissingIndexes}
 )
 
-// Postgres is `/perf db`: every PostgreSQL diagnostic in one read-only transaction, merged into one Result.
+// Database is `/perf db`: every PostgreSQL diagnostic in one read-only transaction, merged into one Result.
 // A diagnostic that fails (a missing privilege, say) becomes an UNKNOWN finding and the others still run.
-func Postgres(ctx context.Context, env *Env) (Result, error) {
+var Database = probes.Probe{Name: "postgres", Title: "PostgreSQL", Needs: probes.NeedsPostgres, Run: database}
+
+func database(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	return runPG(ctx, env, "postgres", "PostgreSQL", checkConnections, checkQueryTime, checkLongQueries, checkLocks,
 		checkIdleInTx, checkCacheHit, checkStatements, checkIndexes)
 }
 
-// PGConnections compares client connections with max_connections.
-func PGConnections(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.connections", "PostgreSQL connections", checkConnections)
-}
-
-// PGLongQueries lists statements running longer than Service.Postgres.LongQuery.
-func PGLongQueries(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.long_queries", "PostgreSQL long-running queries", checkLongQueries)
-}
-
-// PGLocks lists sessions waiting for a lock and the sessions holding it.
-func PGLocks(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.locks", "PostgreSQL blocking locks", checkLocks)
-}
-
-// PGIdleInTx lists sessions idle inside an open transaction.
-func PGIdleInTx(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.idle_in_tx", "PostgreSQL idle in transaction", checkIdleInTx)
-}
-
-// PGCacheHit reports the buffer cache hit ratio of the database and of its tables' heaps.
-func PGCacheHit(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.cache_hit", "PostgreSQL cache hit ratio", checkCacheHit)
-}
-
-// PGSlowStatements lists the statements with the highest mean time from pg_stat_statements.
-func PGSlowStatements(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.statements", "PostgreSQL slowest statements", checkStatements)
-}
-
-// PGQueryTime is the runbook's trigger "Database query time > 1s": the statement running longest now is
+// QueryTime is the runbook's trigger "Database query time > 1s": the statement running longest now is
 // CRIT past the threshold. (Means since statistics began are /perf db's business: they stay high long
 // after a slow spell has ended.)
-func PGQueryTime(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.query_time", "DB query time", checkQueryTime)
-}
+var QueryTime = probes.Probe{Name: "db_query_time", Title: "DB query time", Needs: probes.NeedsPostgres, Run: queryTime}
 
-// PGMissingIndexes lists large tables read mostly by sequential scans.
-func PGMissingIndexes(ctx context.Context, env *Env) (Result, error) {
-	return runPG(ctx, env, "postgres.missing_indexes", "PostgreSQL missing-index candidates", checkIndexes)
+func queryTime(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	return runPG(ctx, env, "postgres.query_time", "DB query time", checkQueryTime)
 }
 
 // runPG runs checks in one read-only transaction. With several checks each runs under a savepoint,
 // so one failing statement does not abort the rest. Past ctx's deadline it returns what it has and the error.
-func runPG(ctx context.Context, env *Env, name, title string, checks ...pgCheck) (Result, error) {
-	r := Result{Probe: name, Title: title}
+func runPG(ctx context.Context, env *probes.Env, name, title string, checks ...pgCheck) (probes.Result, error) {
+	r := probes.Result{Probe: name, Title: title}
 	if env == nil || env.Postgres == nil {
-		return r, ErrNotConfigured
+		return r, probes.ErrNotConfigured
 	}
 	tx, err := beginReadOnly(ctx, env.Postgres)
 	if err != nil {
@@ -115,7 +89,7 @@ func runPG(ctx context.Context, env *Env, name, title string, checks ...pgCheck)
 				r.Summary = strings.Join(summary, "; ")
 				return r, fmt.Errorf("postgres %s: %w", c.name, err)
 			}
-			r.Add(Finding{Check: "DB " + c.name, Status: Unknown, Message: "could not check " + c.name + ": " + err.Error()})
+			r.Add(probes.Finding{Check: "DB " + c.name, Status: probes.Unknown, Message: "could not check " + c.name + ": " + err.Error()})
 		}
 		if s := r.Summary; s != "" {
 			summary = append(summary, s)
@@ -126,7 +100,7 @@ func runPG(ctx context.Context, env *Env, name, title string, checks ...pgCheck)
 	return r, nil
 }
 
-func runCheck(ctx context.Context, tx pgx.Tx, env *Env, r *Result, c pgCheck, savepoint bool) error {
+func runCheck(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result, c pgCheck, savepoint bool) error {
 	if !savepoint {
 		return c.run(ctx, tx, env, r)
 	}
@@ -156,71 +130,46 @@ func beginReadOnly(ctx context.Context, pool *pgxpool.Pool) (pgx.Tx, error) {
 	})
 }
 
-// pgLevel returns the status of v against rising thresholds and the threshold it is measured against.
-func pgLevel(v, warn, crit float64) (Status, float64) {
-	switch {
-	case v > crit:
-		return Crit, crit
-	case v > warn:
-		return Warn, warn
-	}
-	return OK, warn
-}
-
-// pgSecs formats seconds for a narrow table column: 850ms, 12.3s, 5m03s, 2h05m.
-func pgSecs(s float64) string {
-	d := time.Duration(s * float64(time.Second))
-	switch {
-	case d < time.Second:
-		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
-	case d < time.Minute:
-		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-}
-
 func pgPID(p int32) string { return strconv.FormatInt(int64(p), 10) }
 
-func pgConnections(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+func pgConnections(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
 	var active, total, inDB, maxConn, reserved int64
 	if err := tx.QueryRow(ctx, sqlConnections).Scan(&active, &total, &inDB, &maxConn, &reserved); err != nil {
 		return err
 	}
 	usage := float64(total) / float64(max(maxConn, 1))
-	st, th := pgLevel(usage, ConnWarn, ConnCrit)
-	r.Add(Finding{Check: "DB connections", Status: st, Value: 100 * usage, Threshold: 100 * th, Unit: "%",
+	st, th := probes.LevelStatus(usage, ConnWarn, ConnCrit)
+	r.Add(probes.Finding{Check: "DB connections", Status: st, Value: 100 * usage, Threshold: 100 * th, Unit: "%",
 		Message: fmt.Sprintf("%d of max_connections %d in use (%.0f %%; %d reserved for superusers), %d active, %d to this database",
 			total, maxConn, 100*usage, reserved, active, inDB)})
 	r.Summary = fmt.Sprintf("%d/%d connections (%d active)", total, maxConn, active)
 	return nil
 }
 
-func pgLongQueries(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+func pgLongQueries(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	limit := env.Service.Postgres.LongQuery.D()
 	rows, err := tx.Query(ctx, sqlLongQueries, limit.Seconds())
 	if err != nil {
 		return err
 	}
-	t := Table{Title: "Long-running queries (> " + limit.String() + ")", Columns: []string{"pid", "running", "state", "wait", "query"}}
+	t := probes.Table{Title: "Long-running queries (> " + limit.String() + ")", Columns: []string{"pid", "running", "state", "wait", "query"}}
 	longest := 0.0
 	var p int32
 	var secs float64
 	var state, wait, query string
 	_, err = pgx.ForEachRow(rows, []any{&p, &secs, &state, &wait, &query}, func() error {
 		longest = max(longest, secs)
-		t.Rows = append(t.Rows, []string{pgPID(p), pgSecs(secs), state, wait, RedactSQL(query)})
+		t.Rows = append(t.Rows, []string{pgPID(p), textfmt.Seconds(secs), state, wait, probes.RedactSQL(query)})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	f := Finding{Check: "DB long-running queries", Value: longest, Threshold: limit.Seconds(), Unit: "s",
+	f := probes.Finding{Check: "DB long-running queries", Value: longest, Threshold: limit.Seconds(), Unit: "s",
 		Message: "no query has run longer than " + limit.String()}
 	if n := len(t.Rows); n > 0 {
-		f.Status = Warn
-		f.Message = fmt.Sprintf("%d queries running longer than %s, the longest for %s", n, limit, pgSecs(longest))
+		f.Status = probes.Warn
+		f.Message = fmt.Sprintf("%d queries running longer than %s, the longest for %s", n, limit, textfmt.Seconds(longest))
 		r.Tables = append(r.Tables, t)
 	}
 	r.Add(f)
@@ -228,32 +177,32 @@ func pgLongQueries(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
 	return nil
 }
 
-func pgLocks(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+func pgLocks(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	rows, err := tx.Query(ctx, sqlLocks)
 	if err != nil {
 		return err
 	}
-	t := Table{Title: "Blocking locks", Columns: []string{"blocked", "blocking", "waited", "blocked statement", "blocking statement"}}
+	t := probes.Table{Title: "Blocking locks", Columns: []string{"blocked", "blocking", "waited", "blocked statement", "blocking statement"}}
 	limit := env.Service.Thresholds.DBQueryTime.D().Seconds()
-	f := Finding{Check: "DB blocking locks", Threshold: limit, Unit: "s", Message: "no session is waiting for a lock"}
+	f := probes.Finding{Check: "DB blocking locks", Threshold: limit, Unit: "s", Message: "no session is waiting for a lock"}
 	var blocked, blocking int32
 	var blockedQ, blockingQ, blockingState string
 	var waited float64
 	_, err = pgx.ForEachRow(rows, []any{&blocked, &blocking, &blockedQ, &blockingQ, &blockingState, &waited}, func() error {
 		if waited > f.Value || len(t.Rows) == 0 {
 			f.Value = waited
-			f.Message = fmt.Sprintf("pid %d has waited %s for a lock held by pid %d (%s)", blocked, pgSecs(waited), blocking, blockingState)
+			f.Message = fmt.Sprintf("pid %d has waited %s for a lock held by pid %d (%s)", blocked, textfmt.Seconds(waited), blocking, blockingState)
 		}
-		t.Rows = append(t.Rows, []string{pgPID(blocked), pgPID(blocking), pgSecs(waited), RedactSQL(blockedQ), RedactSQL(blockingQ)})
+		t.Rows = append(t.Rows, []string{pgPID(blocked), pgPID(blocking), textfmt.Seconds(waited), probes.RedactSQL(blockedQ), probes.RedactSQL(blockingQ)})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	if len(t.Rows) > 0 {
-		f.Status = Warn
+		f.Status = probes.Warn
 		if f.Value > limit {
-			f.Status = Crit
+			f.Status = probes.Crit
 		}
 		r.Tables = append(r.Tables, t)
 	}
@@ -262,31 +211,31 @@ func pgLocks(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
 	return nil
 }
 
-func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
 	rows, err := tx.Query(ctx, sqlIdleInTx)
 	if err != nil {
 		return err
 	}
-	t := Table{Title: "Idle in transaction", Columns: []string{"pid", "in tx", "idle", "state", "last statement"}}
+	t := probes.Table{Title: "Idle in transaction", Columns: []string{"pid", "in tx", "idle", "state", "last statement"}}
 	oldest := 0.0
 	var p int32
 	var xact, idle float64
 	var state, query string
 	_, err = pgx.ForEachRow(rows, []any{&p, &xact, &idle, &state, &query}, func() error {
 		oldest = max(oldest, xact)
-		t.Rows = append(t.Rows, []string{pgPID(p), pgSecs(xact), pgSecs(idle), state, RedactSQL(query)})
+		t.Rows = append(t.Rows, []string{pgPID(p), textfmt.Seconds(xact), textfmt.Seconds(idle), state, probes.RedactSQL(query)})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	f := Finding{Check: "DB idle in transaction", Value: oldest, Threshold: IdleInTxWarn.Seconds(), Unit: "s",
+	f := probes.Finding{Check: "DB idle in transaction", Value: oldest, Threshold: IdleInTxWarn.Seconds(), Unit: "s",
 		Message: "no session is idle in a transaction"}
 	if len(t.Rows) > 0 {
 		r.Tables = append(r.Tables, t)
-		f.Message = fmt.Sprintf("%d sessions idle in a transaction, the oldest open for %s", len(t.Rows), pgSecs(oldest))
+		f.Message = fmt.Sprintf("%d sessions idle in a transaction, the oldest open for %s", len(t.Rows), textfmt.Seconds(oldest))
 		if oldest > IdleInTxWarn.Seconds() {
-			f.Status = Warn
+			f.Status = probes.Warn
 		}
 	}
 	r.Add(f)
@@ -297,13 +246,13 @@ func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
 // The runbook's `(sum(heap_blks_hit) - sum(heap_blks_read)) / sum(heap_blks_hit)` is wrong: it is not
 // a share of anything (50 hits and 50 reads give 0, not 0.5, and more reads than hits go negative),
 // because reads belong in the denominator, not subtracted from the numerator.
-func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
+func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
 	var db string
 	var hit, read, heapHit, heapRead int64
 	if err := tx.QueryRow(ctx, sqlCacheHit).Scan(&db, &hit, &read, &heapHit, &heapRead); err != nil {
 		return err
 	}
-	t := Table{Title: "Cache hit ratio", Columns: []string{"scope", "hit", "read", "ratio"}}
+	t := probes.Table{Title: "Cache hit ratio", Columns: []string{"scope", "hit", "read", "ratio"}}
 	for _, s := range []struct {
 		name      string
 		hit, read int64
@@ -311,7 +260,7 @@ func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
 		t.Rows = append(t.Rows, []string{s.name, strconv.FormatInt(s.hit, 10), strconv.FormatInt(s.read, 10), pgRatio(s.hit, s.read)})
 	}
 	r.Tables = append(r.Tables, t)
-	f := Finding{Check: "DB cache hit ratio", Subject: db, Threshold: 100 * CacheHitWarn, Unit: "%"}
+	f := probes.Finding{Check: "DB cache hit ratio", Subject: db, Threshold: 100 * CacheHitWarn, Unit: "%"}
 	if hit+read == 0 {
 		f.Message = "no blocks requested yet in " + db
 		r.Add(f)
@@ -320,7 +269,7 @@ func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *Env, r *Result) error {
 	f.Value = 100 * float64(hit) / float64(hit+read)
 	f.Message = fmt.Sprintf("%.2f %% of %d block requests served from shared buffers", f.Value, hit+read)
 	if f.Value < f.Threshold && hit+read >= CacheMinBlocks {
-		f.Status = Warn
+		f.Status = probes.Warn
 	}
 	r.Add(f)
 	r.Summary = fmt.Sprintf("cache hit %.2f %%", f.Value)
@@ -331,17 +280,17 @@ func pgRatio(hit, read int64) string {
 	if hit+read == 0 {
 		return "-"
 	}
-	return strconv.FormatFloat(100*float64(hit)/float64(hit+read), 'f', 2, 64) + " %"
+	return textfmt.Percent(float64(hit) / float64(hit+read))
 }
 
-func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	var db string
 	var schema *string
 	if err := tx.QueryRow(ctx, sqlStatementsSchema).Scan(&db, &schema); err != nil {
 		return err
 	}
 	if schema == nil {
-		r.Add(Finding{Check: "Slow statements", Status: Unknown, Subject: db,
+		r.Add(probes.Finding{Check: "Slow statements", Status: probes.Unknown, Subject: db,
 			Message: "pg_stat_statements is not installed in " + db +
 				": add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements to see the slowest statements"})
 		return nil
@@ -351,9 +300,9 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 	if err != nil {
 		return err
 	}
-	t := Table{Title: "Slowest statements (mean)", Columns: []string{"mean", "calls", "total", "statement"}}
+	t := probes.Table{Title: "Slowest statements (mean)", Columns: []string{"mean", "calls", "total", "statement"}}
 	limit := env.Service.Thresholds.DBQueryTime.D()
-	f := Finding{Check: "Slow statements", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
+	f := probes.Finding{Check: "Slow statements", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
 		Message: "no statements recorded yet"}
 	var calls, nrows int64
 	var mean, total float64
@@ -361,28 +310,28 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 	_, err = pgx.ForEachRow(rows, []any{&calls, &mean, &total, &nrows, &query}, func() error {
 		if len(t.Rows) == 0 {
 			f.Value = mean
-			f.Message = fmt.Sprintf("slowest mean %s over %d calls since statistics were reset: %s", pgSecs(mean/1000), calls, RedactSQL(query))
+			f.Message = fmt.Sprintf("slowest mean %s over %d calls since statistics were reset: %s", textfmt.Seconds(mean/1000), calls, probes.RedactSQL(query))
 		}
-		t.Rows = append(t.Rows, []string{pgSecs(mean / 1000), strconv.FormatInt(calls, 10), pgSecs(total / 1000), RedactSQL(query)})
+		t.Rows = append(t.Rows, []string{textfmt.Seconds(mean / 1000), strconv.FormatInt(calls, 10), textfmt.Seconds(total / 1000), probes.RedactSQL(query)})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
 	if f.Value > f.Threshold {
-		f.Status = Warn // a mean over all time: a hint, not proof that queries are slow now
+		f.Status = probes.Warn // a mean over all time: a hint, not proof that queries are slow now
 	}
 	if len(t.Rows) > 0 {
 		r.Tables = append(r.Tables, t)
-		r.Summary = "slowest mean " + pgSecs(f.Value/1000)
+		r.Summary = "slowest mean " + textfmt.Seconds(f.Value/1000)
 	}
 	r.Add(f)
 	return nil
 }
 
-func pgQueryTime(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+func pgQueryTime(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	limit := env.Service.Thresholds.DBQueryTime.D()
-	f := Finding{Check: "DB query time", Threshold: float64(limit.Milliseconds()), Unit: "ms", Message: "no statement is running"}
+	f := probes.Finding{Check: "DB query time", Threshold: float64(limit.Milliseconds()), Unit: "ms", Message: "no statement is running"}
 	var pid int32
 	var secs float64
 	var query string
@@ -393,17 +342,17 @@ func pgQueryTime(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
 		return err
 	default:
 		f.Value, f.Subject = secs*1000, fmt.Sprintf("pid %d", pid)
-		f.Message = fmt.Sprintf("longest running statement %s (pid %d): %s", pgSecs(secs), pid, RedactSQL(query))
+		f.Message = fmt.Sprintf("longest running statement %s (pid %d): %s", textfmt.Seconds(secs), pid, probes.RedactSQL(query))
 		if f.Value > f.Threshold {
-			f.Status = Crit
+			f.Status = probes.Crit
 		}
 	}
-	r.Summary = "longest running statement " + pgSecs(secs)
+	r.Summary = "longest running statement " + textfmt.Seconds(secs)
 	r.Add(f)
 	return nil
 }
 
-func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error {
+func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	minRows := env.Service.Postgres.SeqScanMinRows
 	if minRows <= 0 {
 		minRows = 10000
@@ -412,14 +361,14 @@ func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 	if err != nil {
 		return err
 	}
-	t := Table{Title: "Missing-index candidates", Columns: []string{"table", "rows", "seq scans", "idx scans", "seq rows read"}}
+	t := probes.Table{Title: "Missing-index candidates", Columns: []string{"table", "rows", "seq scans", "idx scans", "seq rows read"}}
 	var schema, table string
 	var live, seq, seqRead, idx int64
 	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &live, &seq, &seqRead, &idx}, func() error {
 		name := pgx.Identifier{schema, table}.Sanitize()
 		t.Rows = append(t.Rows, []string{name, strconv.FormatInt(live, 10), strconv.FormatInt(seq, 10),
 			strconv.FormatInt(idx, 10), strconv.FormatInt(seqRead, 10)})
-		r.Add(Finding{Check: "DB missing index", Status: Warn, Subject: name, Value: float64(seq), Threshold: SeqScanMinScans, Unit: "seq scans",
+		r.Add(probes.Finding{Check: "DB missing index", Status: probes.Warn, Subject: name, Value: float64(seq), Threshold: SeqScanMinScans, Unit: "seq scans",
 			Message: fmt.Sprintf("%s (%d rows) was read by %d sequential scans and %d index scans; hint: CREATE INDEX CONCURRENTLY ON %s (<column filtered on>)",
 				name, live, seq, idx, name)})
 		return nil
@@ -428,7 +377,7 @@ func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *Env, r *Result) error
 		return err
 	}
 	if len(t.Rows) == 0 {
-		r.Add(Finding{Check: "DB missing index", Message: fmt.Sprintf("no table of %d+ rows is read mostly by sequential scans", minRows)})
+		r.Add(probes.Finding{Check: "DB missing index", Message: fmt.Sprintf("no table of %d+ rows is read mostly by sequential scans", minRows)})
 		return nil
 	}
 	r.Tables = append(r.Tables, t)

@@ -1,4 +1,4 @@
-package probes
+package prom
 
 import (
 	"context"
@@ -7,20 +7,24 @@ import (
 	"strings"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/perfbot/perfbot/probes"
 )
 
 // Targets checks Prometheus's own view of what it scrapes (the runbook's `query=up`):
 // the service's targets down is critical, any other target down is a warning.
-func Targets(ctx context.Context, env *Env) (Result, error) {
-	all, err := env.instant(ctx, `up`)
+var Targets = probes.Probe{Name: "targets", Title: "Scrape targets", Needs: probes.NeedsPrometheus, Run: targets}
+
+func targets(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	all, err := instant(ctx, env, `up`)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
-	mine, err := env.instant(ctx, "up"+sel(env.Service.Prometheus.Selector))
+	mine, err := instant(ctx, env, "up"+sel(env.Service.Prometheus.Selector))
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
-	res := Result{}
+	res := probes.Result{}
 	key := func(s *model.Sample) string { return string(s.Metric["job"]) + " " + string(s.Metric["instance"]) }
 	own := map[string]bool{}
 	var ownDown []string
@@ -44,13 +48,13 @@ func Targets(ctx context.Context, env *Env) (Result, error) {
 	res.Summary = fmt.Sprintf("%d of %d scrape targets up", up, len(all))
 	switch {
 	case len(mine) == 0:
-		res.Add(Finding{Check: "Service targets", Status: Crit, Message: "Prometheus has no target matching " + sel(env.Service.Prometheus.Selector)})
+		res.Add(probes.Finding{Check: "Service targets", Status: probes.Crit, Message: "Prometheus has no target matching " + sel(env.Service.Prometheus.Selector)})
 	case len(ownDown) > 0:
-		res.Add(Finding{Check: "Service targets", Status: Crit, Value: float64(len(ownDown)), Unit: "down",
+		res.Add(probes.Finding{Check: "Service targets", Status: probes.Crit, Value: float64(len(ownDown)), Unit: "down",
 			Message: "service targets down: " + strings.Join(ownDown, ", ")})
 	}
 	if len(otherDown) > 0 {
-		res.Add(Finding{Check: "Scrape targets", Status: Warn, Value: float64(len(otherDown)), Unit: "down",
+		res.Add(probes.Finding{Check: "Scrape targets", Status: probes.Warn, Value: float64(len(otherDown)), Unit: "down",
 			Message: "other targets down: " + strings.Join(otherDown, ", ")})
 	}
 	return res, nil

@@ -1,4 +1,4 @@
-package probes
+package kube
 
 import (
 	"context"
@@ -9,133 +9,136 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/internal/probetest"
+	"github.com/perfbot/perfbot/probes"
 )
 
 func TestKubePods(t *testing.T) {
-	c := kubeTestClient(t, "admin")
-	ns := kubeTestNamespace(t, c)
-	pods := kubeTestDeployment(t, c, ns, "studio", 3)
+	c := probetest.KubeClient(t, "admin")
+	ns := probetest.KubeNamespace(t, c)
+	pods := probetest.KubeDeployment(t, c, ns, "studio", 3)
 	for _, p := range pods {
-		kubeTestBind(t, c, p)
+		probetest.KubeBind(t, c, p)
 	}
 	oomAt := metav1.NewTime(time.Now().Add(-2 * time.Minute))
-	kubeTestSetStatus(t, c, pods[0], true, corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
-	kubeTestSetStatus(t, c, pods[1], false, corev1.ContainerStatus{
+	probetest.KubeSetStatus(t, c, pods[0], true, corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
+	probetest.KubeSetStatus(t, c, pods[1], false, corev1.ContainerStatus{
 		RestartCount: 4,
 		State:        corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 40s restarting failed container"}},
 		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 			Reason: "OOMKilled", ExitCode: 137, FinishedAt: oomAt}},
 	})
-	kubeTestSetStatus(t, c, pods[2], true, corev1.ContainerStatus{RestartCount: 1,
+	probetest.KubeSetStatus(t, c, pods[2], true, corev1.ContainerStatus{RestartCount: 1,
 		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 			Reason: "Error", ExitCode: 1, FinishedAt: oomAt}},
 	})
-	kubeTestEvent(t, c, pods[1], "BackOff", "Back-off restarting failed container app", time.Now().Add(-time.Minute))
-	kubeTestEvent(t, c, pods[0], "Unhealthy", "Readiness probe failed (old)", time.Now().Add(-3*time.Hour))
+	probetest.KubeEvent(t, c, pods[1], "BackOff", "Back-off restarting failed container app", time.Now().Add(-time.Minute))
+	probetest.KubeEvent(t, c, pods[0], "Unhealthy", "Readiness probe failed (old)", time.Now().Add(-3*time.Hour))
 
-	env := kubeTestEnv(c, ns, "studio")
-	res, err := KubePods(context.Background(), env)
+	env := probetest.KubeEnv(c, ns, "studio")
+	res, err := readPods(context.Background(), env)
 	if err != nil {
-		t.Fatalf("KubePods: %v", err)
+		t.Fatalf("readPods: %v", err)
 	}
-	oom := kubeFind(res, "OOMKilled", pods[1].Name+"/app")
-	if len(oom) != 1 || oom[0].Status != Crit || !strings.Contains(oom[0].Message, "4 restarts") {
+	oom := probetest.Findings(res, "OOMKilled", pods[1].Name+"/app")
+	if len(oom) != 1 || oom[0].Status != probes.Crit || !strings.Contains(oom[0].Message, "4 restarts") {
 		t.Errorf("OOMKilled finding = %+v, want one CRIT with 4 restarts", oom)
 	}
-	if f := kubeFind(res, "CrashLoopBackOff", pods[1].Name+"/app"); len(f) != 1 || f[0].Status != Crit {
+	if f := probetest.Findings(res, "CrashLoopBackOff", pods[1].Name+"/app"); len(f) != 1 || f[0].Status != probes.Crit {
 		t.Errorf("CrashLoopBackOff finding = %+v", f)
 	}
-	if f := kubeFind(res, "Restarts", pods[2].Name+"/app"); len(f) != 1 || f[0].Status != Warn {
+	if f := probetest.Findings(res, "Restarts", pods[2].Name+"/app"); len(f) != 1 || f[0].Status != probes.Warn {
 		t.Errorf("restart finding for %s = %+v", pods[2].Name, f)
 	}
-	if f := kubeFind(res, "Pods not ready", ""); len(f) != 1 || f[0].Status != Warn || f[0].Value != 1 {
+	if f := probetest.Findings(res, "Pods not ready", ""); len(f) != 1 || f[0].Status != probes.Warn || f[0].Value != 1 {
 		t.Errorf("not-ready finding = %+v, want WARN for 1 of 3", f)
 	}
-	if f := kubeFind(res, "Warning events", "BackOff"); len(f) != 1 || !strings.Contains(f[0].Message, "Back-off restarting") {
+	if f := probetest.Findings(res, "Warning events", "BackOff"); len(f) != 1 || !strings.Contains(f[0].Message, "Back-off restarting") {
 		t.Errorf("BackOff event finding = %+v", f)
 	}
-	if f := kubeFind(res, "Warning events", "Unhealthy"); len(f) != 0 {
+	if f := probetest.Findings(res, "Warning events", "Unhealthy"); len(f) != 0 {
 		t.Errorf("event older than the window reported: %+v", f)
 	}
-	if res.Status != Crit {
+	if res.Status != probes.Crit {
 		t.Errorf("status = %s, want CRIT", res.Status)
 	}
 }
 
 func TestKubePodsNotReadyFraction(t *testing.T) {
-	c := kubeTestClient(t, "admin")
-	ns := kubeTestNamespace(t, c)
-	pods := kubeTestDeployment(t, c, ns, "studio", 3)
+	c := probetest.KubeClient(t, "admin")
+	ns := probetest.KubeNamespace(t, c)
+	pods := probetest.KubeDeployment(t, c, ns, "studio", 3)
 	for i, p := range pods {
-		kubeTestBind(t, c, p)
-		kubeTestSetStatus(t, c, p, i == 0, corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
+		probetest.KubeBind(t, c, p)
+		probetest.KubeSetStatus(t, c, p, i == 0, corev1.ContainerStatus{State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}})
 	}
-	env := kubeTestEnv(c, ns, "studio")
-	var res Result
-	kubeEventually(t, 30*time.Second, "deployment status to show 1 ready", func() bool {
+	env := probetest.KubeEnv(c, ns, "studio")
+	var res probes.Result
+	probetest.Eventually(t, 30*time.Second, "deployment status to show 1 ready", func() bool {
 		var err error
-		res, err = KubePods(context.Background(), env)
-		return err == nil && len(kubeFind(res, "Ready replicas", "studio")) == 1 && kubeFind(res, "Ready replicas", "studio")[0].Value == 1
+		res, err = readPods(context.Background(), env)
+		return err == nil && len(probetest.Findings(res, "Ready replicas", "studio")) == 1 && probetest.Findings(res, "Ready replicas", "studio")[0].Value == 1
 	})
-	if f := kubeFind(res, "Pods not ready", ""); len(f) != 1 || f[0].Status != Crit {
+	if f := probetest.Findings(res, "Pods not ready", ""); len(f) != 1 || f[0].Status != probes.Crit {
 		t.Errorf("2 of 3 not ready = %+v, want CRIT", f)
 	}
-	if f := kubeFind(res, "Ready replicas", "studio"); f[0].Status != Crit {
+	if f := probetest.Findings(res, "Ready replicas", "studio"); f[0].Status != probes.Crit {
 		t.Errorf("ready replicas finding = %+v, want CRIT", f)
 	}
 }
 
 func TestKubeDeploymentMissing(t *testing.T) {
-	c := kubeTestClient(t, "admin")
-	ns := kubeTestNamespace(t, c)
-	_, err := KubePods(context.Background(), kubeTestEnv(c, ns, "nope"))
+	c := probetest.KubeClient(t, "admin")
+	ns := probetest.KubeNamespace(t, c)
+	_, err := readPods(context.Background(), probetest.KubeEnv(c, ns, "nope"))
 	if errs.KindOf(err) != errs.NotFound {
 		t.Fatalf("err = %v, want NotFound", err)
 	}
-	if _, err := KubePods(context.Background(), &Env{}); !errors.Is(err, ErrNotConfigured) {
+	if _, err := readPods(context.Background(), &probes.Env{}); !errors.Is(err, probes.ErrNotConfigured) {
 		t.Fatalf("no client: err = %v, want ErrNotConfigured", err)
 	}
 }
 
 func TestKubeChanges(t *testing.T) {
-	c := kubeTestClient(t, "admin")
-	ns := kubeTestNamespace(t, c)
-	kubeTestDeployment(t, c, ns, "studio", 1)
+	c := probetest.KubeClient(t, "admin")
+	ns := probetest.KubeNamespace(t, c)
+	probetest.KubeDeployment(t, c, ns, "studio", 1)
 	ctx := context.Background()
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"agentic-studio:1.1.0"}]}}}}`
 	if _, err := c.AppsV1().Deployments(ns).Patch(ctx, "studio", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatalf("roll out a new image: %v", err)
 	}
-	kubeEventually(t, 30*time.Second, "revision 2", func() bool {
+	probetest.Eventually(t, 30*time.Second, "revision 2", func() bool {
 		d, err := c.AppsV1().Deployments(ns).Get(ctx, "studio", metav1.GetOptions{})
 		return err == nil && d.Annotations[kubeRevisionKey] == "2"
 	})
-	env := kubeTestEnv(c, ns, "studio")
+	env := probetest.KubeEnv(c, ns, "studio")
 	tests := []struct {
 		name      string
 		later     time.Duration
-		want      Status // of revision 2 and of the ConfigMap
-		wantCount int    // findings about revisions
+		want      probes.Status // of revision 2 and of the ConfigMap
+		wantCount int           // findings about revisions
 	}{
-		{"ten minutes", 10 * time.Minute, Warn, 2},
-		{"two hours", 2 * time.Hour, OK, 2},
+		{"ten minutes", 10 * time.Minute, probes.Warn, 2},
+		{"two hours", 2 * time.Hour, probes.OK, 2},
 		{"two days", 48 * time.Hour, -1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env.Now = time.Now().Add(tt.later)
-			res, err := KubeChanges(ctx, env)
+			res, err := readChanges(ctx, env)
 			if err != nil {
-				t.Fatalf("KubeChanges: %v", err)
+				t.Fatalf("readChanges: %v", err)
 			}
-			rev := kubeFind(res, "Recent change", "revision 2")
-			cm := kubeFind(res, "Recent change", "ConfigMap studio-config")
-			if got := len(rev) + len(kubeFind(res, "Recent change", "revision 1")); got != tt.wantCount {
+			rev := probetest.Findings(res, "Recent change", "revision 2")
+			cm := probetest.Findings(res, "Recent change", "ConfigMap studio-config")
+			if got := len(rev) + len(probetest.Findings(res, "Recent change", "revision 1")); got != tt.wantCount {
 				t.Fatalf("revision findings = %d, want %d: %+v", got, tt.wantCount, res.Findings)
 			}
 			if tt.want < 0 {
@@ -158,18 +161,18 @@ func TestKubeChanges(t *testing.T) {
 }
 
 func TestKubeResourcesWithoutMetricsAPI(t *testing.T) {
-	c := kubeTestClient(t, "admin")
+	c := probetest.KubeClient(t, "admin")
 	if _, err := c.Discovery().ServerResourcesForGroupVersion(kubeMetricsGroup); err == nil {
 		t.Skip("this cluster serves the metrics API")
 	}
-	ns := kubeTestNamespace(t, c)
-	kubeTestDeployment(t, c, ns, "studio", 1)
-	res, err := KubeResources(context.Background(), kubeTestEnv(c, ns, "studio"))
+	ns := probetest.KubeNamespace(t, c)
+	probetest.KubeDeployment(t, c, ns, "studio", 1)
+	res, err := readResources(context.Background(), probetest.KubeEnv(c, ns, "studio"))
 	if err != nil {
-		t.Fatalf("KubeResources: %v", err)
+		t.Fatalf("readResources: %v", err)
 	}
-	f := kubeFind(res, "Pod usage", "")
-	if len(f) != 1 || f[0].Status != Unknown || !strings.Contains(f[0].Message, "metrics API not available") {
+	f := probetest.Findings(res, "Pod usage", "")
+	if len(f) != 1 || f[0].Status != probes.Unknown || !strings.Contains(f[0].Message, "metrics API not available") {
 		t.Errorf("usage finding = %+v, want the plain 'metrics API not available'", f)
 	}
 	want := []string{"app", "250m", "1", "256Mi", "512Mi"}
@@ -186,23 +189,23 @@ func TestKubeUsageFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := kubeTestEnv(nil, "ns", "studio")
-	var res Result
+	env := probetest.KubeEnv(nil, "ns", "studio")
+	var res probes.Result
 	limits := map[string]corev1.ResourceList{"app": {
 		corev1.ResourceCPU: kubeQuantity(t, "1"), corev1.ResourceMemory: kubeQuantity(t, "512Mi")}}
 	kubeUsageFindings(&res, env, usage, limits)
 	tests := []struct {
 		check, subject string
-		want           Status
+		want           probes.Status
 	}{
-		{"Pod memory of limit", "studio-a/app", Crit}, // 97.7 % > 85 %
-		{"Pod memory of limit", "studio-b/app", OK},
-		{"Pod CPU of limit", "studio-a/app", OK},
-		{"Pod CPU of limit", "studio-b/app", Crit}, // 90 % > 80 %
+		{"Pod memory of limit", "studio-a/app", probes.Crit}, // 97.7 % > 85 %
+		{"Pod memory of limit", "studio-b/app", probes.OK},
+		{"Pod CPU of limit", "studio-a/app", probes.OK},
+		{"Pod CPU of limit", "studio-b/app", probes.Crit}, // 90 % > 80 %
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+" "+tt.subject, func(t *testing.T) {
-			f := kubeFind(res, tt.check, tt.subject)
+			f := probetest.Findings(res, tt.check, tt.subject)
 			if len(f) != 1 || f[0].Status != tt.want {
 				t.Errorf("got %+v, want %s", f, tt.want)
 			}
@@ -213,7 +216,7 @@ func TestKubeUsageFindings(t *testing.T) {
 // TestKubeRBAC checks the bot's service account on the real API server: it reads what the runbook
 // needs, may scale and patch agentic-studio only, and never reads secrets.
 func TestKubeRBAC(t *testing.T) {
-	bot := kubeTestClient(t, "perfbot")
+	bot := probetest.KubeClient(t, "perfbot")
 	ctx := context.Background()
 	const ns, dep = "agentic-studio", "agentic-studio"
 	dry := []string{metav1.DryRunAll}
@@ -269,23 +272,6 @@ func TestKubeRBAC(t *testing.T) {
 	}
 }
 
-// TestKubeProbesAsBot runs every probe with the bot's own credentials: the Role is enough for them.
-func TestKubeProbesAsBot(t *testing.T) {
-	bot := kubeTestClient(t, "perfbot")
-	env := kubeTestEnv(bot, "agentic-studio", "agentic-studio")
-	for name, run := range map[string]Func{"pods": KubePods, "changes": KubeChanges, "resources": KubeResources, "logs": Logs} {
-		t.Run(name, func(t *testing.T) {
-			res, err := run(context.Background(), env)
-			if err != nil {
-				t.Fatalf("%s as perfbot: %v", name, err)
-			}
-			if len(res.Tables) == 0 {
-				t.Errorf("%s returned no tables: %+v", name, res)
-			}
-		})
-	}
-}
-
 func TestKubeOwnedName(t *testing.T) {
 	for name, want := range map[string]bool{
 		"agentic-studio":                        true,
@@ -300,4 +286,13 @@ func TestKubeOwnedName(t *testing.T) {
 			t.Errorf("kubeOwnedName(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+func kubeQuantity(t *testing.T, s string) resource.Quantity {
+	t.Helper()
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }

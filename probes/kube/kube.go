@@ -1,4 +1,6 @@
-package probes
+// Package kube holds the probes that read the service's Deployment through the Kubernetes API:
+// pods and their restarts, recent rollouts and ConfigMap changes, requests, limits and usage.
+package kube
 
 import (
 	"context"
@@ -15,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // kubeRecent is how far back restarts and changes are reported (the runbook's "last 24 h").
@@ -23,10 +26,10 @@ const kubeRecent = 24 * time.Hour
 // kubeFreshChange is how recent a rollout or config change must be to raise a warning.
 const kubeFreshChange = time.Hour
 
-// kubeDeployment fetches the service's Deployment.
-func kubeDeployment(ctx context.Context, env *Env) (*appsv1.Deployment, error) {
+// Deployment fetches the service's Deployment; a missing one is errs.NotFound.
+func Deployment(ctx context.Context, env *probes.Env) (*appsv1.Deployment, error) {
 	if env.Kube == nil {
-		return nil, ErrNotConfigured
+		return nil, probes.ErrNotConfigured
 	}
 	k := env.Service.Kubernetes
 	d, err := env.Kube.AppsV1().Deployments(k.Namespace).Get(ctx, k.Deployment, metav1.GetOptions{})
@@ -39,8 +42,8 @@ func kubeDeployment(ctx context.Context, env *Env) (*appsv1.Deployment, error) {
 	return d, nil
 }
 
-// kubePodsOf lists the Deployment's pods by its selector.
-func kubePodsOf(ctx context.Context, env *Env, d *appsv1.Deployment) ([]corev1.Pod, error) {
+// PodsOf lists the Deployment's pods by its selector, sorted by name.
+func PodsOf(ctx context.Context, env *probes.Env, d *appsv1.Deployment) ([]corev1.Pod, error) {
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	if err != nil {
 		return nil, fmt.Errorf("selector of deployment %s: %w", d.Name, err)
@@ -53,18 +56,20 @@ func kubePodsOf(ctx context.Context, env *Env, d *appsv1.Deployment) ([]corev1.P
 	return pods.Items, nil
 }
 
-// KubePods reports the Deployment's replicas, pods that are not ready, restarting or OOM-killed,
+// Pods reports the Deployment's replicas, pods that are not ready, restarting or OOM-killed,
 // and the Warning events of the window.
-func KubePods(ctx context.Context, env *Env) (Result, error) {
-	d, err := kubeDeployment(ctx, env)
+var Pods = probes.Probe{Name: "kube_pods", Title: "Pods", Needs: probes.NeedsKube, Run: readPods}
+
+func readPods(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	d, err := Deployment(ctx, env)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
-	pods, err := kubePodsOf(ctx, env, d)
+	pods, err := PodsOf(ctx, env, d)
 	if err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
-	var res Result
+	var res probes.Result
 	desired := int32(1)
 	if d.Spec.Replicas != nil {
 		desired = *d.Spec.Replicas
@@ -72,32 +77,32 @@ func KubePods(ctx context.Context, env *Env) (Result, error) {
 	s := d.Status
 	res.Summary = fmt.Sprintf("%s: %d desired, %d ready, %d updated, %d available", d.Name, desired,
 		s.ReadyReplicas, s.UpdatedReplicas, s.AvailableReplicas)
-	res.Add(Finding{Check: "Ready replicas", Subject: d.Name, Status: kubeReadyStatus(int(s.ReadyReplicas), int(desired)),
+	res.Add(probes.Finding{Check: "Ready replicas", Subject: d.Name, Status: kubeReadyStatus(int(s.ReadyReplicas), int(desired)),
 		Value: float64(s.ReadyReplicas), Threshold: float64(desired), Unit: "pods",
 		Message: fmt.Sprintf("%d of %d desired replicas ready (%d updated, %d available)", s.ReadyReplicas, desired, s.UpdatedReplicas, s.AvailableReplicas)})
 	kubePodFindings(&res, env.Now, pods)
 	if err := kubeWarningEvents(ctx, env, d, &res); err != nil {
-		return Result{}, err
+		return probes.Result{}, err
 	}
 	return res, nil
 }
 
 // kubeReadyStatus grades readiness: all ready is OK, at least half is WARN, fewer is CRIT.
-func kubeReadyStatus(ready, total int) Status {
+func kubeReadyStatus(ready, total int) probes.Status {
 	switch {
 	case total == 0 || ready >= total:
-		return OK
+		return probes.OK
 	case ready*2 >= total:
-		return Warn
+		return probes.Warn
 	default:
-		return Crit
+		return probes.Crit
 	}
 }
 
 // kubePodFindings adds one row per pod and findings for OOM kills, crash loops, restarts and
 // pods that are not ready.
-func kubePodFindings(res *Result, now time.Time, pods []corev1.Pod) {
-	t := Table{Title: "Pods", Columns: []string{"Pod", "Phase", "Ready", "Restarts", "Last termination", "Age"}}
+func kubePodFindings(res *probes.Result, now time.Time, pods []corev1.Pod) {
+	t := probes.Table{Title: "Pods", Columns: []string{"Pod", "Phase", "Ready", "Restarts", "Last termination", "Age"}}
 	var notReady []string
 	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
@@ -112,17 +117,17 @@ func kubePodFindings(res *Result, now time.Time, pods []corev1.Pod) {
 		for _, cs := range p.Status.ContainerStatuses {
 			restarts += cs.RestartCount
 			if term := kubeLastTermination(cs); term != nil {
-				last = append(last, fmt.Sprintf("%s: %s (exit %d) %s ago", cs.Name, term.Reason, term.ExitCode, kubeAgo(now, term.FinishedAt.Time)))
+				last = append(last, fmt.Sprintf("%s: %s (exit %d) %s ago", cs.Name, term.Reason, term.ExitCode, Ago(now, term.FinishedAt.Time)))
 			}
 			kubeContainerFindings(res, now, p.Name, cs)
 		}
 		t.Rows = append(t.Rows, []string{p.Name, string(p.Status.Phase), strconv.FormatBool(ready),
-			strconv.Itoa(int(restarts)), kubeOrDash(strings.Join(last, "; ")), kubeAgo(now, p.CreationTimestamp.Time)})
+			strconv.Itoa(int(restarts)), kubeOrDash(strings.Join(last, "; ")), Ago(now, p.CreationTimestamp.Time)})
 	}
 	res.Tables = append(res.Tables, t)
 	total := len(t.Rows)
 	if len(notReady) > 0 {
-		res.Add(Finding{Check: "Pods not ready", Status: kubeReadyStatus(total-len(notReady), total),
+		res.Add(probes.Finding{Check: "Pods not ready", Status: kubeReadyStatus(total-len(notReady), total),
 			Value: float64(len(notReady)), Threshold: float64(total), Unit: "pods",
 			Message: fmt.Sprintf("%d of %d pods not ready: %s", len(notReady), total, kubeList(notReady, 5))})
 	}
@@ -130,23 +135,23 @@ func kubePodFindings(res *Result, now time.Time, pods []corev1.Pod) {
 
 // kubeContainerFindings judges one container: OOM kills and crash loops are CRIT, other recent
 // restarts WARN.
-func kubeContainerFindings(res *Result, now time.Time, pod string, cs corev1.ContainerStatus) {
+func kubeContainerFindings(res *probes.Result, now time.Time, pod string, cs corev1.ContainerStatus) {
 	subject := pod + "/" + cs.Name
 	term := kubeLastTermination(cs)
 	recent := term != nil && (term.FinishedAt.IsZero() || now.Sub(term.FinishedAt.Time) <= kubeRecent)
 	if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
-		res.Add(Finding{Check: "CrashLoopBackOff", Subject: subject, Status: Crit, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "CrashLoopBackOff", Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s is in CrashLoopBackOff after %d restarts: %s", subject, cs.RestartCount, w.Message)})
 	}
 	switch {
 	case recent && term.Reason == "OOMKilled":
-		res.Add(Finding{Check: "OOMKilled", Subject: subject, Status: Crit, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "OOMKilled", Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s was OOMKilled (exit %d) %s ago; %d restarts — memory limit too low or a leak",
-				subject, term.ExitCode, kubeAgo(now, term.FinishedAt.Time), cs.RestartCount)})
+				subject, term.ExitCode, Ago(now, term.FinishedAt.Time), cs.RestartCount)})
 	case recent && cs.RestartCount > 0:
-		res.Add(Finding{Check: "Restarts", Subject: subject, Status: Warn, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "Restarts", Subject: subject, Status: probes.Warn, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s restarted %d times; last exit %s (code %d) %s ago",
-				subject, cs.RestartCount, kubeOrDash(term.Reason), term.ExitCode, kubeAgo(now, term.FinishedAt.Time))})
+				subject, cs.RestartCount, kubeOrDash(term.Reason), term.ExitCode, Ago(now, term.FinishedAt.Time))})
 	}
 }
 
@@ -179,7 +184,7 @@ func kubeOwnedName(deployment, name string) bool {
 }
 
 // kubeWarningEvents adds the window's Warning events about the Deployment, its ReplicaSets and pods.
-func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res *Result) error {
+func kubeWarningEvents(ctx context.Context, env *probes.Env, d *appsv1.Deployment, res *probes.Result) error {
 	evs, err := env.Kube.CoreV1().Events(d.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning"})
 	if err != nil {
 		return fmt.Errorf("list events in %s: %w", d.Namespace, err)
@@ -195,7 +200,7 @@ func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res 
 		objects map[string]bool
 	}
 	groups := map[string]*group{}
-	t := Table{Title: "Warning events", Columns: []string{"Last seen", "Object", "Reason", "Count", "Message"}}
+	t := probes.Table{Title: "Warning events", Columns: []string{"Last seen", "Object", "Reason", "Count", "Message"}}
 	sort.Slice(evs.Items, func(i, j int) bool { return kubeEventTime(evs.Items[i]).After(kubeEventTime(evs.Items[j])) })
 	for _, e := range evs.Items {
 		seen := kubeEventTime(e)
@@ -204,7 +209,7 @@ func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res 
 			continue
 		}
 		n := max(e.Count, 1)
-		t.Rows = append(t.Rows, []string{kubeAgo(env.Now, seen) + " ago", e.InvolvedObject.Kind + "/" + o, e.Reason, strconv.Itoa(int(n)), e.Message})
+		t.Rows = append(t.Rows, []string{Ago(env.Now, seen) + " ago", e.InvolvedObject.Kind + "/" + o, e.Reason, strconv.Itoa(int(n)), e.Message})
 		g := groups[e.Reason]
 		if g == nil {
 			g = &group{objects: map[string]bool{}}
@@ -223,9 +228,9 @@ func kubeWarningEvents(ctx context.Context, env *Env, d *appsv1.Deployment, res 
 	sort.Strings(reasons)
 	for _, r := range reasons {
 		g := groups[r]
-		res.Add(Finding{Check: "Warning events", Subject: r, Status: Warn, Value: float64(g.count), Unit: "events",
+		res.Add(probes.Finding{Check: "Warning events", Subject: r, Status: probes.Warn, Value: float64(g.count), Unit: "events",
 			Message: fmt.Sprintf("%d %s Warning events on %d objects in the last %s; latest %s ago: %s",
-				g.count, r, len(g.objects), window, kubeAgo(env.Now, g.last), g.message)})
+				g.count, r, len(g.objects), window, Ago(env.Now, g.last), g.message)})
 	}
 	if len(t.Rows) > 0 {
 		res.Tables = append(res.Tables, t)
@@ -247,8 +252,8 @@ func kubeEventTime(e corev1.Event) time.Time {
 	}
 }
 
-// kubeAgo renders how long before now t was, in whole seconds, minutes or hours.
-func kubeAgo(now, t time.Time) string {
+// Ago renders how long before now t was, in whole seconds, minutes or hours.
+func Ago(now, t time.Time) string {
 	if t.IsZero() {
 		return "?"
 	}
