@@ -258,4 +258,3 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 	}
 	return Report{Command: "/perf incident status", Title: "Incident status", Text: T(parts...), Ephemeral: true}, nil
 }
-
