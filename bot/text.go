@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"fmt"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -60,23 +58,7 @@ func canvasPerson(userID string) string { return "![](@" + userID + ")" }
 // with spaces, controls, non-ASCII bytes and the bytes that could end the link percent-encoded,
 // and & written as an entity.
 func linkURL(u string) string {
-	u = strings.TrimSpace(u)
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return ""
-	}
-	var b strings.Builder
-	for i := 0; i < len(u); i++ {
-		switch c := u[i]; {
-		case c <= ' ' || c >= 0x7f || c == '|' || c == '<' || c == '>':
-			fmt.Fprintf(&b, "%%%02X", c)
-		case c == '&':
-			b.WriteString("&amp;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return strings.ReplaceAll(textfmt.WebURL(u, "|<>"), "&", "&amp;")
 }
 
 // segment is one rendered piece: escaped tokens between pre and post, which a cut may shorten,

@@ -1,8 +1,6 @@
 package incidents
 
 import (
-	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/perfbot/perfbot/internal/textfmt"
@@ -59,21 +57,10 @@ func code(s string) string {
 // link or a table cell percent-encoded; for anything else (javascript:, relative, garbage) it is
 // empty, so a timeline event cannot smuggle a live link of another kind into the document.
 func mdLink(u string) string {
-	u = strings.TrimSpace(u)
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return ""
+	if safe := textfmt.WebURL(u, "()|<>\\`\""); safe != "" {
+		return " ([link](" + safe + "))"
 	}
-	var b strings.Builder
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if c <= ' ' || c == 0x7f || strings.IndexByte("()|<>\\`\"", c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return " ([link](" + b.String() + "))"
+	return ""
 }
 
 // Person shows a person, given by chat user ID, in Markdown. What it returns goes into the

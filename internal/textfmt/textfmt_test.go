@@ -59,3 +59,17 @@ func TestIDs(t *testing.T) {
 		t.Error("IsID")
 	}
 }
+
+func TestWebURL(t *testing.T) {
+	for _, c := range []struct{ in, unsafe, want string }{
+		{"https://grafana.example/d/x?a=1&b=2", "|<>", "https://grafana.example/d/x?a=1&b=2"},
+		{"http://h/a b|c", "|", "http://h/a%20b%7Cc"},
+		{"javascript:alert(1)", "", ""},
+		{"/relative", "", ""},
+		{"https://h/ü", "", "https://h/%C3%BC"},
+	} {
+		if got := WebURL(c.in, c.unsafe); got != c.want {
+			t.Errorf("WebURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
