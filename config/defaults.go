@@ -66,7 +66,7 @@ func (s *Service) applyDefaults() {
 	if s.Postgres.IgnoreApplications == nil {
 		s.Postgres.IgnoreApplications = []string{"perfbot", "pg_dump", "pg_basebackup", "pg_restore"}
 	}
-	def(&s.Redis.MemoryWarn, 0.80)
+	def(&s.Redis.MemoryWarn, 0.85)
 	def(&s.Redis.MemoryCrit, 0.95)
 	def(&s.Redis.SlowCommand, Duration(10*time.Millisecond))
 	def(&s.Prometheus.PodSelector, `namespace="`+s.Kubernetes.Namespace+`", pod=~"`+s.Kubernetes.Deployment+`-[a-z0-9]+-[a-z0-9]+"`)

@@ -6,7 +6,6 @@ package diagnosis
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/perfbot/perfbot/probes"
@@ -28,7 +27,7 @@ type Diagnosis struct {
 }
 
 // serviceWide are causes that slow every endpoint alike: they do not explain a breach limited to
-// specific endpoints.
+// specific endpoints (nor the service-wide figure such a breach drags up).
 var serviceWide = map[probes.Signal]bool{probes.SigNodeCPU: true, probes.SigNodeMemory: true,
 	probes.SigPodCPU: true, probes.SigReplicas: true}
 
@@ -91,7 +90,7 @@ func newGraph(fs []probes.Finding) *graph {
 			if i == j || s.Status < probes.Warn {
 				continue
 			}
-			if specific && serviceWide[c.Signal] && isEndpoint(s) {
+			if specific && serviceWide[c.Signal] && (s.Signal == probes.SigLatency || s.Signal == probes.SigErrors) {
 				continue
 			}
 			if why, ok := explains(c, s); ok {
@@ -133,9 +132,10 @@ func (g *graph) closure(i int) []int {
 
 // bestCause picks the cause candidate that explains the most serious breach; among equals a root
 // (a cause no other candidate explains) before what it causes, then the one that explains more,
-// then the more severe. It returns -1 when no candidate explains any breach.
+// then the more severe, then (for changes) the latest before the breach. It returns -1 when no
+// candidate explains any breach.
 func (g *graph) bestCause() int {
-	best, bestKey := -1, [4]float64{}
+	best, bestKey := -1, [5]float64{}
 	for i := range g.fs {
 		cl := g.closure(i)
 		if len(cl) == 0 {
@@ -152,7 +152,11 @@ func (g *graph) bestCause() int {
 		if g.explained[i] {
 			root = 0
 		}
-		key := [4]float64{float64(worst), root, float64(len(cl)), g.fs[i].Severity()}
+		latest := 0.0
+		if isChange(g.fs[i].Signal) {
+			latest = float64(g.fs[i].Onset.Unix())
+		}
+		key := [5]float64{float64(worst), root, float64(len(cl)), g.fs[i].Severity(), latest}
 		if best < 0 || less(bestKey, key) {
 			best, bestKey = i, key
 		}
@@ -160,7 +164,7 @@ func (g *graph) bestCause() int {
 	return best
 }
 
-func less(a, b [4]float64) bool {
+func less(a, b [5]float64) bool {
 	for k := range a {
 		if a[k] != b[k] {
 			return a[k] < b[k]
@@ -177,11 +181,6 @@ func scopeIsSpecific(fs []probes.Finding) bool {
 		}
 	}
 	return false
-}
-
-// isEndpoint reports whether a finding is about one endpoint rather than the whole service.
-func isEndpoint(f probes.Finding) bool {
-	return (f.Signal == probes.SigLatency || f.Signal == probes.SigErrors) && strings.HasPrefix(f.Subject, "/")
 }
 
 // Notes says how far a breach is from the service's own normal and when it began, e.g.
@@ -211,7 +210,7 @@ func baselineNote(v float64, b probes.Baseline) string {
 	}
 	switch {
 	case ref < 0:
-		return ", no history to compare with"
+		return "" // the report says once that there is no history (see prom's noHistory)
 	case ref == 0 && v > 0:
 		return ", new since " + when + " (0 then)"
 	case ref == 0:

@@ -131,8 +131,8 @@ func TestNotes(t *testing.T) {
 		t.Errorf("Notes = %q, want %q", got, want)
 	}
 	f.Baseline = &probes.Baseline{Yesterday: -1, LastWeek: -1}
-	if got := Notes(f, time.UTC); !strings.Contains(got, "no history") {
-		t.Errorf("Notes without history = %q", got)
+	if got := Notes(f, time.UTC); got != ", since 12:00 UTC" {
+		t.Errorf("Notes without history = %q, want only the onset", got)
 	}
 	f.Baseline = &probes.Baseline{Yesterday: 700, LastWeek: 780}
 	if got := Notes(f, time.UTC); !strings.Contains(got, "as usual for this hour") {
@@ -141,5 +141,17 @@ func TestNotes(t *testing.T) {
 	f.Status = probes.OK
 	if got := Notes(f, time.UTC); got != "" {
 		t.Errorf("Notes for an OK finding = %q", got)
+	}
+}
+
+func TestTheLatestChangeBeforeTheBreachIsNamed(t *testing.T) {
+	f := latency("/api/ideas", 900)
+	f.Onset = t0.Add(10 * time.Minute)
+	d := Diagnose([]probes.Finding{
+		{Check: "Recent change", Signal: probes.SigRollout, Onset: t0, Subject: "revision 1"},
+		{Check: "Recent change", Signal: probes.SigRollout, Onset: t0.Add(8 * time.Minute), Subject: "revision 2"},
+		f})
+	if d.Cause == nil || d.Cause.Subject != "revision 2" {
+		t.Errorf("cause = %+v, want revision 2", d.Cause)
 	}
 }

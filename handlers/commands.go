@@ -27,9 +27,9 @@ type probeCommand struct {
 // probeCommands is the one table of probe-backed commands, with the runbook section each covers.
 var probeCommands = []probeCommand{
 	{name: "assess", title: "Assessment of", section: "Initial Assessment",
-		summary: "the runbook's 5-minute assessment: health, targets, every alert trigger, scope, recent changes",
+		summary: "the runbook's 5-minute assessment: every alert trigger (per endpoint, agent and pod), database sessions and locks, Redis, recent changes, and the likely cause",
 		probes: []probes.Probe{health.Endpoint, prom.Targets, prom.APILatency, prom.APIErrors, prom.Scope, prom.CrewAI, prom.AI, prom.Node,
-			pg.QueryTime, kube.Pods, kube.Changes},
+			prom.PodResources, pg.QueryTime, pg.Sessions, redis.Health, kube.Pods, kube.Changes},
 		next: func(s string) []NextStep {
 			return []NextStep{{"DB details", "/perf db " + s}, {"Logs", "/perf logs " + s}, {"Open incident", "/perf incident open " + s + " degraded"}}
 		}},
@@ -40,7 +40,7 @@ var probeCommands = []probeCommand{
 	{name: "ai", title: "AI API performance of", section: "Step 4", summary: "OpenAI p95 latency, error rate, rate-limit hits",
 		probes: []probes.Probe{prom.AI}},
 	{name: "infra", title: "Infrastructure of", section: "Step 3", summary: "node CPU, memory, disk I/O, network; pods and their resources",
-		probes: []probes.Probe{prom.Node, prom.ProcessMemory, kube.Pods, kube.Resources}},
+		probes: []probes.Probe{prom.Node, prom.ProcessMemory, prom.PodResources, kube.Pods, kube.Resources}},
 	{name: "db", title: "Database of", section: "Step 2", summary: "connections, long queries, blocking locks, cache hit ratio, slow statements, missing indexes",
 		probes: []probes.Probe{pg.Database}},
 	{name: "redis", title: "Redis of", section: "Step 3 Redis", summary: "clients, memory vs maxmemory, evictions, command stats, slow log",

@@ -71,17 +71,30 @@ func describeCause(f probes.Finding) string {
 	return f.Message + diagnosis.Notes(f, nil)
 }
 
-// describeSymptoms names the worst explained symptom, preferring one endpoint over the service
-// as a whole, and counts the others.
+// userFacing are the symptoms people using the service feel; the headline names one of them when
+// the cause explains one, as that is what the on-call engineer is asked about.
+var userFacing = map[probes.Signal]bool{probes.SigLatency: true, probes.SigErrors: true, probes.SigHealth: true,
+	probes.SigAgentErrors: true, probes.SigTargetDown: true}
+
+// describeSymptoms names the worst explained symptom, preferring one users feel, and one endpoint
+// over the service as a whole, and counts the others.
 func describeSymptoms(fs []probes.Finding) string {
 	if len(fs) == 0 {
 		return "nothing yet"
 	}
 	top := fs[0]
-	for _, f := range fs {
-		if f.Status == top.Status && f.Signal == top.Signal && strings.HasPrefix(f.Subject, "/") && !strings.HasPrefix(top.Subject, "/") {
+	better := func(f probes.Finding) bool {
+		if f.Status != top.Status {
+			return f.Status > top.Status
+		}
+		if userFacing[f.Signal] != userFacing[top.Signal] {
+			return userFacing[f.Signal]
+		}
+		return f.Signal == top.Signal && strings.HasPrefix(f.Subject, "/") && !strings.HasPrefix(top.Subject, "/")
+	}
+	for _, f := range fs[1:] {
+		if better(f) {
 			top = f
-			break
 		}
 	}
 	s := describe(top) + diagnosis.Notes(top, nil)

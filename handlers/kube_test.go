@@ -13,6 +13,7 @@ import (
 
 	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/dev/studiosim"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/stacktest"
 	"github.com/perfbot/perfbot/probes"
@@ -134,4 +135,26 @@ func findingMessages(rep handlers.Report) string {
 		b.WriteString(f.Check + ": " + f.Message + "\n")
 	}
 	return b.String()
+}
+
+// TestAssessTiesABreachToTheRolloutBeforeIt: a Deployment is rolled out to a new image, then an
+// endpoint slows down; /perf assess names the rollout as the likely cause of the latency.
+func TestAssessTiesABreachToTheRolloutBeforeIt(t *testing.T) {
+	admin := stacktest.KubeClient(t, "admin")
+	ns := kubeScene(t, admin)
+	sim := stacktest.StartSim(t, 15)
+	prom := stacktest.StartPrometheus(t, map[string]string{"sim-rollout": sim.Addr})
+	if _, err := sim.Client.Inject(context.Background(), studiosim.Fault{Kind: "latency", Endpoint: "/api/ideas", Delay: 900 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := simConfig(sim, "sim-rollout", prom.URL, false)
+	cfg.Services[0].Kubernetes = config.Kubernetes{Kubeconfig: stacktest.Kubeconfig(t, "admin"), Namespace: ns, Deployment: "studio", Container: "app"}
+	var rep handlers.Report
+	stacktest.Eventually(t, 120*time.Second, 2*time.Second, func() bool {
+		rep = assess(t, cfg)
+		return strings.Contains(rep.Headline, "Likely cause: rollout of studio revision 2") && strings.Contains(rep.Headline, "/api/ideas")
+	}, "the headline does not tie the latency to the rollout:\n%s", lazy(func() string { return rep.Headline + "\n" + findingMessages(rep) }))
+	if rep.Findings[0].Signal != probes.SigRollout {
+		t.Errorf("the rollout does not lead the findings: %+v", rep.Findings[0])
+	}
 }

@@ -79,24 +79,15 @@ func (b Baseline) Factor(v float64) float64 {
 	return v / n
 }
 
-// noBaseline is a Baseline with no history.
-var noBaseline = Baseline{Yesterday: -1, LastWeek: -1}
-
-// onsetOf is a helper for probes: the start of the last run of points above limit that reaches the
-// end of the series, or the zero time when the last point is not above it.
-func onsetOf(pts []Point, above func(float64) bool) time.Time {
+// Onset is the start of the breach still going on at the end of s (the last run of points above
+// limit), or the zero time when the series ends at or below it.
+func Onset(s Series, limit float64) time.Time {
 	var at time.Time
-	for i := len(pts) - 1; i >= 0; i-- {
-		if !above(pts[i].V) {
+	for i := len(s.Points) - 1; i >= 0; i-- {
+		if s.Points[i].V <= limit {
 			break
 		}
-		at = pts[i].T
+		at = s.Points[i].T
 	}
 	return at
-}
-
-// Onset is the start of the breach still going on at the end of s (the last run of points above
-// limit), or the zero time when the series ends below it.
-func Onset(s Series, limit float64) time.Time {
-	return onsetOf(s.Points, func(v float64) bool { return v > limit })
 }

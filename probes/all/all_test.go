@@ -21,7 +21,7 @@ func TestRegisterIsSound(t *testing.T) {
 		names = append(names, p.Name)
 	}
 	want := []string{"health", "targets", "api_latency", "api_errors", "slow_endpoints", "scope", "crewai", "ai",
-		"node", "process_memory", "postgres", "db_query_time", "redis", "kube_pods", "kube_changes", "kube_resources", "logs"}
+		"node", "process_memory", "pod_resources", "postgres", "db_query_time", "db_sessions", "redis", "redis_health", "kube_pods", "kube_changes", "kube_resources", "logs"}
 	if !slices.Equal(names, want) {
 		t.Errorf("registered probes = %q, want %q", names, want)
 	}

@@ -51,7 +51,7 @@ func endpoint(ctx context.Context, env *probes.Env) (probes.Result, error) {
 			res.Add(probes.Finding{Check: "Health: " + c.name, Status: cs, Message: fmt.Sprintf("%s is %s %s", c.name, c.status, c.detail)})
 		}
 	}
-	res.Add(probes.Finding{Check: "Health endpoint", Status: st, Value: float64(resp.StatusCode), Unit: "HTTP",
+	res.Add(probes.Finding{Check: "Health endpoint", Signal: probes.SigHealth, Status: st, Value: float64(resp.StatusCode), Unit: "HTTP",
 		Message: fmt.Sprintf("health endpoint answered HTTP %d (%s)", resp.StatusCode, orDash(overall))})
 	res.Tables = append(res.Tables, probes.Table{Title: "Health checks", Columns: []string{"Check", "Status", "Detail"}, Rows: rows})
 	return res, nil

@@ -83,7 +83,8 @@ func kubeRollouts(res *probes.Result, now time.Time, d *appsv1.Deployment, rss [
 		if age <= kubeFreshChange {
 			st = probes.Warn
 		}
-		res.Add(probes.Finding{Check: "Recent change", Subject: "revision " + r, Status: st, Value: age.Minutes(), Unit: "min ago",
+		res.Add(probes.Finding{Check: "Recent change", Signal: probes.SigRollout, Onset: created, Evidence: "ReplicaSet " + rs.Name,
+			Subject: "revision " + r, Status: st, Value: age.Minutes(), Unit: "min ago",
 			Message: fmt.Sprintf("rollout of %s revision %s (%s) %s ago", d.Name, r, images, Ago(now, created))})
 	}
 	res.Tables = append(res.Tables, t)
@@ -164,7 +165,8 @@ func kubeConfigChanges(ctx context.Context, env *probes.Env, d *appsv1.Deploymen
 		if age <= kubeFreshChange {
 			st = probes.Warn
 		}
-		res.Add(probes.Finding{Check: "Recent change", Subject: "ConfigMap " + name, Status: st, Value: age.Minutes(), Unit: "min ago",
+		res.Add(probes.Finding{Check: "Recent change", Signal: probes.SigConfigChange, Onset: when, Evidence: "ConfigMap " + name,
+			Subject: "ConfigMap " + name, Status: st, Value: age.Minutes(), Unit: "min ago",
 			Message: fmt.Sprintf("ConfigMap %s changed %s ago (by %s, resourceVersion %s)", name, Ago(env.Now, when), by, cm.ResourceVersion)})
 	}
 	if len(t.Rows) > 0 {

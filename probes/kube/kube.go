@@ -77,8 +77,8 @@ func readPods(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	s := d.Status
 	res.Summary = fmt.Sprintf("%s: %d desired, %d ready, %d updated, %d available", d.Name, desired,
 		s.ReadyReplicas, s.UpdatedReplicas, s.AvailableReplicas)
-	res.Add(probes.Finding{Check: "Ready replicas", Subject: d.Name, Status: kubeReadyStatus(int(s.ReadyReplicas), int(desired)),
-		Value: float64(s.ReadyReplicas), Threshold: float64(desired), Unit: "pods",
+	res.Add(probes.Finding{Check: "Ready replicas", Signal: probes.SigReplicas, LowerIsWorse: true, Subject: d.Name,
+		Status: kubeReadyStatus(int(s.ReadyReplicas), int(desired)), Value: float64(s.ReadyReplicas), Threshold: float64(desired), Unit: "pods",
 		Message: fmt.Sprintf("%d of %d desired replicas ready (%d updated, %d available)", s.ReadyReplicas, desired, s.UpdatedReplicas, s.AvailableReplicas)})
 	kubePodFindings(&res, env.Now, pods)
 	if err := kubeWarningEvents(ctx, env, d, &res); err != nil {
@@ -127,7 +127,7 @@ func kubePodFindings(res *probes.Result, now time.Time, pods []corev1.Pod) {
 	res.Tables = append(res.Tables, t)
 	total := len(t.Rows)
 	if len(notReady) > 0 {
-		res.Add(probes.Finding{Check: "Pods not ready", Status: kubeReadyStatus(total-len(notReady), total),
+		res.Add(probes.Finding{Check: "Pods not ready", Signal: probes.SigReplicas, Status: kubeReadyStatus(total-len(notReady), total),
 			Value: float64(len(notReady)), Threshold: float64(total), Unit: "pods",
 			Message: fmt.Sprintf("%d of %d pods not ready: %s", len(notReady), total, kubeList(notReady, 5))})
 	}
@@ -140,16 +140,16 @@ func kubeContainerFindings(res *probes.Result, now time.Time, pod string, cs cor
 	term := kubeLastTermination(cs)
 	recent := term != nil && (term.FinishedAt.IsZero() || now.Sub(term.FinishedAt.Time) <= kubeRecent)
 	if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
-		res.Add(probes.Finding{Check: "CrashLoopBackOff", Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "CrashLoopBackOff", Signal: probes.SigPodRestarts, Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s is in CrashLoopBackOff after %d restarts: %s", subject, cs.RestartCount, w.Message)})
 	}
 	switch {
 	case recent && term.Reason == "OOMKilled":
-		res.Add(probes.Finding{Check: "OOMKilled", Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "OOMKilled", Signal: probes.SigPodRestarts, Onset: term.FinishedAt.Time, Subject: subject, Status: probes.Crit, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s was OOMKilled (exit %d) %s ago; %d restarts — memory limit too low or a leak",
 				subject, term.ExitCode, Ago(now, term.FinishedAt.Time), cs.RestartCount)})
 	case recent && cs.RestartCount > 0:
-		res.Add(probes.Finding{Check: "Restarts", Subject: subject, Status: probes.Warn, Value: float64(cs.RestartCount), Unit: "restarts",
+		res.Add(probes.Finding{Check: "Restarts", Signal: probes.SigPodRestarts, Onset: term.FinishedAt.Time, Subject: subject, Status: probes.Warn, Value: float64(cs.RestartCount), Unit: "restarts",
 			Message: fmt.Sprintf("%s restarted %d times; last exit %s (code %d) %s ago",
 				subject, cs.RestartCount, kubeOrDash(term.Reason), term.ExitCode, Ago(now, term.FinishedAt.Time))})
 	}

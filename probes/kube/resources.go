@@ -118,12 +118,12 @@ func kubeUsageFindings(res *probes.Result, env *probes.Env, usage []kubeUsage, l
 			fmt.Sprintf("%.0f MiB", u.Memory/(1<<20)), kubePct(memFrac)})
 		subject := u.Pod + "/" + u.Container
 		if memFrac >= 0 {
-			res.Add(probes.Finding{Check: "Pod memory of limit", Subject: subject, Status: probes.ThresholdStatus(memFrac, th.MemoryUsage, 0.9),
+			res.Add(probes.Finding{Check: "Pod memory of limit", Signal: probes.SigPodMemory, Subject: subject, Status: probes.ThresholdStatus(memFrac, th.MemoryUsage, 0.9),
 				Value: memFrac * 100, Threshold: th.MemoryUsage * 100, Unit: "%",
 				Message: fmt.Sprintf("%s uses %.0f MiB, %s of its memory limit", subject, u.Memory/(1<<20), kubePct(memFrac))})
 		}
 		if cpuFrac >= 0 {
-			res.Add(probes.Finding{Check: "Pod CPU of limit", Subject: subject, Status: probes.ThresholdStatus(cpuFrac, th.CPUUsage, 0.9),
+			res.Add(probes.Finding{Check: "Pod CPU of limit", Signal: probes.SigPodCPU, Subject: subject, Status: probes.ThresholdStatus(cpuFrac, th.CPUUsage, 0.9),
 				Value: cpuFrac * 100, Threshold: th.CPUUsage * 100, Unit: "%",
 				Message: fmt.Sprintf("%s uses %.3f cores, %s of its CPU limit", subject, u.CPU, kubePct(cpuFrac))})
 		}

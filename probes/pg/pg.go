@@ -19,13 +19,6 @@ import (
 
 // The PostgreSQL probe's own limits. Thresholds that vary by service live in config.Service.
 const (
-	// ConnWarn and ConnCrit are the fractions of max_connections in use that make a WARN and a CRIT.
-	ConnWarn, ConnCrit = 0.80, 0.95
-	// IdleInTxWarn is how long a transaction may sit idle before it is a WARN: it holds locks and
-	// stops vacuum from removing dead rows.
-	IdleInTxWarn = 30 * time.Second
-	// CacheHitWarn is the cache hit ratio below which a database with CacheMinBlocks block accesses is a WARN.
-	CacheHitWarn = 0.99
 	// CacheMinBlocks is how many block accesses a database needs before its hit ratio means anything.
 	CacheMinBlocks = 10000
 	// SeqScanMinScans is how many sequential scans a large table needs to be a missing-index candidate.
@@ -68,6 +61,16 @@ var QueryTime = probes.Probe{Name: "db_query_time", Title: "DB query time", Need
 
 func queryTime(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	return runPG(ctx, env, "postgres.query_time", "DB query time", checkQueryTime)
+}
+
+// Sessions is the assessment's view of the database's sessions: connections against max_connections,
+// transactions held open and idle, and who blocks whom down to the root blocker. These are causes
+// the runbook's Issue 3 names (connection pool exhaustion, locks), so /perf assess needs them, not
+// only /perf db.
+var Sessions = probes.Probe{Name: "db_sessions", Title: "DB sessions and locks", Needs: probes.NeedsPostgres, Run: sessions}
+
+func sessions(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	return runPG(ctx, env, "postgres.sessions", "DB sessions and locks", checkConnections, checkIdleInTx, checkLocks)
 }
 
 // runPG runs checks in one read-only transaction. With several checks each runs under a savepoint,
@@ -132,14 +135,15 @@ func beginReadOnly(ctx context.Context, pool *pgxpool.Pool) (pgx.Tx, error) {
 
 func pgPID(p int32) string { return strconv.FormatInt(int64(p), 10) }
 
-func pgConnections(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
+func pgConnections(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	var active, total, inDB, maxConn, reserved int64
 	if err := tx.QueryRow(ctx, sqlConnections).Scan(&active, &total, &inDB, &maxConn, &reserved); err != nil {
 		return err
 	}
 	usage := float64(total) / float64(max(maxConn, 1))
-	st, th := probes.LevelStatus(usage, ConnWarn, ConnCrit)
-	r.Add(probes.Finding{Check: "DB connections", Status: st, Value: 100 * usage, Threshold: 100 * th, Unit: "%",
+	pc := env.Service.Postgres
+	st, th := probes.LevelStatus(usage, pc.ConnectionsWarn, pc.ConnectionsCrit)
+	r.Add(probes.Finding{Check: "DB connections", Signal: probes.SigDBConnections, Status: st, Value: 100 * usage, Threshold: 100 * th, Unit: "%",
 		Message: fmt.Sprintf("%d of max_connections %d in use (%.0f %%; %d reserved for superusers), %d active, %d to this database",
 			total, maxConn, 100*usage, reserved, active, inDB)})
 	r.Summary = fmt.Sprintf("%d/%d connections (%d active)", total, maxConn, active)
@@ -184,34 +188,51 @@ func pgLocks(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) 
 	}
 	t := probes.Table{Title: "Blocking locks", Columns: []string{"blocked", "blocking", "waited", "blocked statement", "blocking statement"}}
 	limit := env.Service.Thresholds.DBQueryTime.D().Seconds()
-	f := probes.Finding{Check: "DB blocking locks", Threshold: limit, Unit: "s", Message: "no session is waiting for a lock"}
 	var blocked, blocking int32
 	var blockedQ, blockingQ, blockingState string
 	var waited float64
 	_, err = pgx.ForEachRow(rows, []any{&blocked, &blocking, &blockedQ, &blockingQ, &blockingState, &waited}, func() error {
-		if waited > f.Value || len(t.Rows) == 0 {
-			f.Value = waited
-			f.Message = fmt.Sprintf("pid %d has waited %s for a lock held by pid %d (%s)", blocked, textfmt.Seconds(waited), blocking, blockingState)
-		}
 		t.Rows = append(t.Rows, []string{pgPID(blocked), pgPID(blocking), textfmt.Seconds(waited), probes.RedactSQL(blockedQ), probes.RedactSQL(blockingQ)})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if len(t.Rows) > 0 {
-		f.Status = probes.Warn
-		if f.Value > limit {
-			f.Status = probes.Crit
-		}
-		r.Tables = append(r.Tables, t)
+	edges, err := readLockEdges(ctx, tx)
+	if err != nil {
+		return err
 	}
-	r.Add(f)
+	trees := rootBlockers(edges)
+	if len(t.Rows) == 0 && len(trees) == 0 {
+		r.Add(probes.Finding{Check: "DB blocking locks", Signal: probes.SigDBLock, Threshold: limit, Unit: "s", Message: "no session is waiting for a lock"})
+		r.Summary = "0 blocked"
+		return nil
+	}
+	r.Tables = append(r.Tables, t)
+	roots := make([]int32, 0, len(trees))
+	for _, tr := range trees {
+		roots = append(roots, tr.root)
+	}
+	who, err := readSessions(ctx, tx, roots)
+	if err != nil {
+		return err
+	}
+	for i, tr := range trees {
+		if i == 3 {
+			break
+		}
+		r.Add(rootBlockerFinding(tr, who[tr.root], limit))
+	}
+	if len(trees) == 0 { // waits in a cycle: the deadlock detector will break it
+		r.Add(probes.Finding{Check: "DB blocking locks", Signal: probes.SigDBLock, Status: probes.Warn, Threshold: limit, Unit: "s",
+			Message: fmt.Sprintf("%d sessions wait for each other's locks (a deadlock the server will break)", len(t.Rows))})
+	}
 	r.Summary = fmt.Sprintf("%d blocked", len(t.Rows))
 	return nil
 }
 
-func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
+func pgIdleInTx(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
+	idleLimit := env.Service.Postgres.IdleInTransaction.D()
 	rows, err := tx.Query(ctx, sqlIdleInTx)
 	if err != nil {
 		return err
@@ -229,13 +250,16 @@ func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result)
 	if err != nil {
 		return err
 	}
-	f := probes.Finding{Check: "DB idle in transaction", Value: oldest, Threshold: IdleInTxWarn.Seconds(), Unit: "s",
+	f := probes.Finding{Check: "DB idle in transaction", Signal: probes.SigDBIdleInTx, Value: oldest, Threshold: idleLimit.Seconds(), Unit: "s",
 		Message: "no session is idle in a transaction"}
 	if len(t.Rows) > 0 {
 		r.Tables = append(r.Tables, t)
 		f.Message = fmt.Sprintf("%d sessions idle in a transaction, the oldest open for %s", len(t.Rows), textfmt.Seconds(oldest))
-		if oldest > IdleInTxWarn.Seconds() {
+		if oldest > idleLimit.Seconds() {
 			f.Status = probes.Warn
+			if len(t.Rows) >= 3 || oldest > 10*idleLimit.Seconds() {
+				f.Status = probes.Crit // the pool is going, or a transaction holds its locks for minutes
+			}
 		}
 	}
 	r.Add(f)
@@ -246,7 +270,7 @@ func pgIdleInTx(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result)
 // The runbook's `(sum(heap_blks_hit) - sum(heap_blks_read)) / sum(heap_blks_hit)` is wrong: it is not
 // a share of anything (50 hits and 50 reads give 0, not 0.5, and more reads than hits go negative),
 // because reads belong in the denominator, not subtracted from the numerator.
-func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result) error {
+func pgCacheHit(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	var db string
 	var hit, read, heapHit, heapRead int64
 	if err := tx.QueryRow(ctx, sqlCacheHit).Scan(&db, &hit, &read, &heapHit, &heapRead); err != nil {
@@ -260,14 +284,15 @@ func pgCacheHit(ctx context.Context, tx pgx.Tx, _ *probes.Env, r *probes.Result)
 		t.Rows = append(t.Rows, []string{s.name, strconv.FormatInt(s.hit, 10), strconv.FormatInt(s.read, 10), pgRatio(s.hit, s.read)})
 	}
 	r.Tables = append(r.Tables, t)
-	f := probes.Finding{Check: "DB cache hit ratio", Subject: db, Threshold: 100 * CacheHitWarn, Unit: "%"}
+	f := probes.Finding{Check: "DB cache hit ratio", Signal: probes.SigDBCacheHit, LowerIsWorse: true, Subject: db,
+		Threshold: 100 * env.Service.Postgres.CacheHitWarn, Unit: "%"}
 	if hit+read == 0 {
 		f.Message = "no blocks requested yet in " + db
 		r.Add(f)
 		return nil
 	}
 	f.Value = 100 * float64(hit) / float64(hit+read)
-	f.Message = fmt.Sprintf("%.2f %% of %d block requests served from shared buffers", f.Value, hit+read)
+	f.Message = fmt.Sprintf("%.2f %% of %d block requests served from shared buffers since the statistics were reset", f.Value, hit+read)
 	if f.Value < f.Threshold && hit+read >= CacheMinBlocks {
 		f.Status = probes.Warn
 	}
@@ -331,25 +356,40 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes
 
 func pgQueryTime(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {
 	limit := env.Service.Thresholds.DBQueryTime.D()
-	f := probes.Finding{Check: "DB query time", Threshold: float64(limit.Milliseconds()), Unit: "ms", Message: "no statement is running"}
+	f := probes.Finding{Check: "DB query time", Signal: probes.SigDBQueryTime, Threshold: float64(limit.Milliseconds()), Unit: "ms",
+		Message: "no statement of the service is running"}
+	ignore := make([]string, 0, len(env.Service.Postgres.IgnoreApplications))
+	for _, a := range env.Service.Postgres.IgnoreApplications {
+		ignore = append(ignore, likePrefix(a))
+	}
 	var pid int32
 	var secs float64
-	var query string
-	err := tx.QueryRow(ctx, sqlLongestActive).Scan(&pid, &secs, &query)
+	var query, wait string
+	var blockers []int32
+	err := tx.QueryRow(ctx, sqlLongestActive, ignore).Scan(&pid, &secs, &query, &wait, &blockers)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
 		return err
 	default:
-		f.Value, f.Subject = secs*1000, fmt.Sprintf("pid %d", pid)
-		f.Message = fmt.Sprintf("longest running statement %s (pid %d): %s", textfmt.Seconds(secs), pid, probes.RedactSQL(query))
+		f.Value, f.Subject = max(secs, 0)*1000, fmt.Sprintf("pid %d", pid)
+		f.Evidence = "pg_stat_activity"
+		f.Message = fmt.Sprintf("longest running statement %s (pid %d): %s", textfmt.Seconds(max(secs, 0)), pid, probes.RedactSQL(query))
+		if wait == "Lock" && len(blockers) > 0 {
+			f.Message += fmt.Sprintf("; it waits for a lock held by pid %d", blockers[0])
+		}
 		if f.Value > f.Threshold {
 			f.Status = probes.Crit
 		}
 	}
-	r.Summary = "longest running statement " + textfmt.Seconds(secs)
+	r.Summary = "longest running statement " + textfmt.Seconds(max(secs, 0))
 	r.Add(f)
 	return nil
+}
+
+// likePrefix is a LIKE pattern matching names that start with p (its % and _ escaped).
+func likePrefix(p string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(p) + "%"
 }
 
 func pgMissingIndexes(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes.Result) error {

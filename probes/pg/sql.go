@@ -107,14 +107,45 @@ WHERE n_live_tup >= $1
 ORDER BY seq_tup_read DESC
 LIMIT 10`
 
-// sqlLongestActive is the statement that has been running longest right now (the runbook's "Database
-// query time > 1s" trigger, as it stands at this moment rather than averaged since statistics began).
+// sqlLongestActive is the service's statement that has been running longest right now (the runbook's
+// "Database query time > 1s" trigger, as it stands at this moment rather than averaged since
+// statistics began). It is measured with clock_timestamp(): now() is the probe transaction's start,
+// which can be later than a statement that began a moment ago. Sessions of the applications in $1
+// (LIKE patterns: maintenance, backups, perfbot itself) and maintenance statements are not the
+// service's queries. A statement waiting for a lock names the sessions that block it.
 const sqlLongestActive = `
-SELECT pid, extract(epoch FROM now() - query_start)::float8 AS secs, coalesce(query, '')
+SELECT pid, extract(epoch FROM clock_timestamp() - query_start)::float8 AS secs, coalesce(query, ''),
+       coalesce(wait_event_type, ''), pg_blocking_pids(pid)
 FROM pg_stat_activity
 WHERE datname = current_database()
   AND pid <> pg_backend_pid()
   AND state = 'active'
   AND backend_type = 'client backend'
+  AND NOT (coalesce(application_name, '') LIKE ANY ($1::text[]))
+  AND query !~* '^\s*(create\s+(unique\s+)?index|reindex|vacuum|analyze|cluster|refresh\s+materialized)'
 ORDER BY query_start
 LIMIT 1`
+
+// sqlLockEdges lists every wait for a lock in the database as (waiter, blocker, seconds waited),
+// the graph from which the root blockers are found.
+const sqlLockEdges = `
+SELECT w.pid, b.pid,
+       extract(epoch FROM clock_timestamp() - coalesce(
+           (SELECT min((to_jsonb(l) ->> 'waitstart')::timestamptz)
+              FROM pg_locks l WHERE l.pid = w.pid AND NOT l.granted),
+           w.query_start))::float8 AS waited
+FROM pg_stat_activity w
+CROSS JOIN LATERAL unnest(pg_blocking_pids(w.pid)) AS b(pid)
+WHERE w.datname = current_database()
+  AND w.wait_event_type = 'Lock'
+  AND w.pid <> pg_backend_pid()`
+
+// sqlSessions describes the sessions with the given pids: who they are, what they run, and for how
+// long their transaction has been open (measured with clock_timestamp(), not the probe's own
+// transaction start).
+const sqlSessions = `
+SELECT pid, coalesce(application_name, ''), coalesce(state, ''),
+       coalesce(extract(epoch FROM clock_timestamp() - coalesce(xact_start, query_start))::float8, 0),
+       coalesce(query, '')
+FROM pg_stat_activity
+WHERE pid = ANY($1)`

@@ -29,16 +29,16 @@ func node(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	if err != nil {
 		return res, err
 	}
-	add := func(check string, v sample, limit float64) {
+	add := func(check string, sig probes.Signal, v sample, limit float64) {
 		if !v.ok {
 			res.Add(probes.Finding{Check: check, Status: probes.Unknown, Unit: "%", Threshold: limit * 100, Message: "no node metrics"})
 			return
 		}
-		res.Add(probes.Finding{Check: check, Status: probes.ThresholdStatus(v.v, limit, 0.9), Value: v.v * 100, Threshold: limit * 100,
+		res.Add(probes.Finding{Check: check, Signal: sig, Status: probes.ThresholdStatus(v.v, limit, 0.9), Value: v.v * 100, Threshold: limit * 100,
 			Unit: "%", Message: fmt.Sprintf("%s %s (threshold %s)", check, textfmt.Percent(v.v), textfmt.Percent(limit))})
 	}
-	add("CPU usage", one(cpu), t.CPUUsage)
-	add("Memory usage", one(mem), t.MemoryUsage)
+	add("CPU usage", probes.SigNodeCPU, one(cpu), t.CPUUsage)
+	add("Memory usage", probes.SigNodeMemory, one(mem), t.MemoryUsage)
 	disk, err := instant(ctx, env, fmt.Sprintf(`max(rate(node_disk_io_time_seconds_total%s[%s]))`, sel(ns), w))
 	if err != nil {
 		return res, err

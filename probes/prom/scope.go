@@ -20,9 +20,10 @@ var Scope = probes.Probe{Name: "scope", Title: "Scope", Needs: probes.NeedsProme
 func scope(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	m := env.Service.Metrics
 	limit := env.Service.Thresholds.P95Latency.D().Seconds()
+	rate := chartRate(env.Window)
 	q := fmt.Sprintf(`histogram_quantile(0.95, sum by (le, %s) (rate(%s_bucket%s[%s])))`,
-		m.EndpointLabel, m.RequestDuration, sel(env.Service.Prometheus.Selector), promRange(chartRate(env.Window)))
-	mat, err := series(ctx, env, q, env.Window)
+		m.EndpointLabel, m.RequestDuration, sel(env.Service.Prometheus.Selector), promRange(rate))
+	mat, err := seriesWithin(ctx, env, q, env.Window, rate)
 	if err != nil {
 		return probes.Result{}, err
 	}
@@ -79,7 +80,7 @@ func scope(ctx context.Context, env *probes.Env) (probes.Result, error) {
 		all = "all endpoints"
 	}
 	res.Summary = fmt.Sprintf("%d of %d endpoints breach: %s", len(breaches), len(rows), all)
-	res.Add(probes.Finding{Check: "Scope", Status: probes.Warn, Subject: all, Value: float64(len(breaches)), Unit: "endpoints",
+	res.Add(probes.Finding{Check: "Scope", Signal: probes.SigScope, Status: probes.Warn, Subject: all, Value: float64(len(breaches)), Unit: "endpoints",
 		Message: fmt.Sprintf("%d of %d endpoints above p95 %s: %s", len(breaches), len(rows), textfmt.Millis(limit), strings.Join(parts, "; "))})
 	return res, nil
 }

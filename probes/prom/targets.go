@@ -48,9 +48,9 @@ func targets(ctx context.Context, env *probes.Env) (probes.Result, error) {
 	res.Summary = fmt.Sprintf("%d of %d scrape targets up", up, len(all))
 	switch {
 	case len(mine) == 0:
-		res.Add(probes.Finding{Check: "Service targets", Status: probes.Crit, Message: "Prometheus has no target matching " + sel(env.Service.Prometheus.Selector)})
+		res.Add(probes.Finding{Check: "Service targets", Signal: probes.SigTargetDown, Status: probes.Crit, Message: "Prometheus has no target matching " + sel(env.Service.Prometheus.Selector)})
 	case len(ownDown) > 0:
-		res.Add(probes.Finding{Check: "Service targets", Status: probes.Crit, Value: float64(len(ownDown)), Unit: "down",
+		res.Add(probes.Finding{Check: "Service targets", Signal: probes.SigTargetDown, Status: probes.Crit, Value: float64(len(ownDown)), Unit: "down",
 			Message: "service targets down: " + strings.Join(ownDown, ", ")})
 	}
 	if len(otherDown) > 0 {

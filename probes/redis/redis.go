@@ -19,8 +19,6 @@ import (
 
 // The Redis probe's thresholds.
 const (
-	// RedisMemWarn and RedisMemCrit are the fractions of maxmemory in use that make a WARN and a CRIT.
-	RedisMemWarn, RedisMemCrit = 0.85, 0.95
 	// RedisHitWarn is the keyspace hit rate below which a cache with RedisHitMinLookups lookups is a WARN.
 	RedisHitWarn = 0.80
 	// RedisHitMinLookups is how many lookups a hit rate needs before it means anything.
@@ -49,16 +47,71 @@ func server(ctx context.Context, env *probes.Env) (probes.Result, error) {
 		return r, fmt.Errorf("redis %s: %w", env.Redis.Options().Addr, err)
 	}
 	info := got.info
-	summary := []string{redisClients(&r, info), redisMemory(&r, info), redisHitRate(&r, info)}
-	redisEvictions(&r, info)
+	w := windowOf(env, env.Redis.Options().Addr, info)
+	summary := []string{redisClients(&r, info), redisMemory(&r, env, info), redisHitRate(&r, w)}
+	redisEvictions(&r, info, w)
 	redisCommands(&r, info)
 	if got.slowErr != nil {
 		r.Add(probes.Finding{Check: "Redis slow log", Status: probes.Unknown, Message: "could not read the slow log: " + got.slowErr.Error()})
 	} else {
-		redisSlowLog(&r, got.slow, env.Now)
+		redisSlowLog(&r, env, got.slow)
 	}
 	r.Summary = strings.Join(summary, "; ")
 	return r, nil
+}
+
+// Health is the assessment's view of Redis: memory against maxmemory (and what the eviction policy
+// does there), keys evicted in the window, and slow commands in the window — the runbook's Redis
+// causes of slow or failing requests, without /perf redis's tables.
+var Health = probes.Probe{Name: "redis_health", Title: "Redis memory and slow log", Needs: probes.NeedsRedis, Run: health}
+
+func health(ctx context.Context, env *probes.Env) (probes.Result, error) {
+	r, err := server(ctx, env)
+	if err != nil {
+		return r, err
+	}
+	out := probes.Result{Summary: r.Summary}
+	for _, f := range r.Findings {
+		switch f.Signal {
+		case probes.SigRedisMemory, probes.SigRedisEvictions, probes.SigRedisSlowLog:
+			out.Add(f)
+		}
+	}
+	return out, nil
+}
+
+// window is what the counters did over the probe's window, or since the server started when
+// there is no earlier sample of this server within the window.
+type window struct {
+	evicted, hits, misses int64
+	span                  time.Duration
+	sinceStart            bool
+}
+
+func windowOf(env *probes.Env, id string, info redisInfo) window {
+	now := env.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	span := env.Window
+	if span <= 0 {
+		span = 5 * time.Minute
+	}
+	up := time.Duration(info.int("uptime_in_seconds")) * time.Second
+	c := counters{at: now, evicted: info.int("evicted_keys"), hits: info.int("keyspace_hits"), misses: info.int("keyspace_misses"),
+		startedAt: now.Add(-up)}
+	base, ok := seen.since(id, c, span)
+	if !ok {
+		return window{evicted: c.evicted, hits: c.hits, misses: c.misses, span: up, sinceStart: true}
+	}
+	return window{evicted: c.evicted - base.evicted, hits: c.hits - base.hits, misses: c.misses - base.misses, span: now.Sub(base.at)}
+}
+
+func (w window) describe() string {
+	if w.sinceStart {
+		return "since the server started"
+	}
+	return "in the last " + textfmt.Seconds(w.span.Seconds())
 }
 
 type redisReply struct {
@@ -130,9 +183,9 @@ func redisClients(r *probes.Result, info redisInfo) string {
 	return fmt.Sprintf("%d clients", conn)
 }
 
-func redisMemory(r *probes.Result, info redisInfo) string {
+func redisMemory(r *probes.Result, env *probes.Env, info redisInfo) string {
 	used, maxm, policy := info.int("used_memory"), info.int("maxmemory"), info["maxmemory_policy"]
-	f := probes.Finding{Check: "Redis memory", Unit: "%"}
+	f := probes.Finding{Check: "Redis memory", Signal: probes.SigRedisMemory, Unit: "%"}
 	if maxm <= 0 {
 		f.Message = "no maxmemory set: Redis grows until the host runs out of memory; using " + redisBytes(used)
 		r.Add(f)
@@ -141,34 +194,39 @@ func redisMemory(r *probes.Result, info redisInfo) string {
 	usage := float64(used) / float64(maxm)
 	f.Value = 100 * usage
 	var th float64
-	f.Status, th = probes.LevelStatus(usage, RedisMemWarn, RedisMemCrit)
+	rc := env.Service.Redis
+	f.Status, th = probes.LevelStatus(usage, rc.MemoryWarn, rc.MemoryCrit)
 	f.Threshold = 100 * th
 	f.Message = fmt.Sprintf("%s of maxmemory %s in use (%.1f %%), policy %s", redisBytes(used), redisBytes(maxm), f.Value, policy)
+	if policy == "noeviction" && f.Status >= probes.Warn {
+		f.Message += ": writes fail with OOM at maxmemory"
+	}
 	r.Add(f)
 	return fmt.Sprintf("%s of %s (%.0f %%)", redisBytes(used), redisBytes(maxm), f.Value)
 }
 
-func redisEvictions(r *probes.Result, info redisInfo) {
-	n := info.int("evicted_keys")
-	f := probes.Finding{Check: "Redis evictions", Value: float64(n), Unit: "keys", Message: "no keys evicted since start"}
-	if n > 0 {
-		f.Status = probes.Warn
-		f.Message = fmt.Sprintf("%d keys evicted since start (policy %s): the cache is full", n, info["maxmemory_policy"])
+func redisEvictions(r *probes.Result, info redisInfo, w window) {
+	f := probes.Finding{Check: "Redis evictions", Signal: probes.SigRedisEvictions, Value: float64(w.evicted), Unit: "keys",
+		Message: "no keys evicted " + w.describe()}
+	if w.evicted > 0 {
+		f.Message = fmt.Sprintf("%d keys evicted %s (policy %s): the cache is full", w.evicted, w.describe(), info["maxmemory_policy"])
+		if !w.sinceStart {
+			f.Status = probes.Warn
+		}
 	}
 	r.Add(f)
 }
 
-func redisHitRate(r *probes.Result, info redisInfo) string {
-	hits, misses := info.int("keyspace_hits"), info.int("keyspace_misses")
-	f := probes.Finding{Check: "Redis hit rate", Threshold: 100 * RedisHitWarn, Unit: "%"}
-	if hits+misses == 0 {
-		f.Message = "no key lookups yet"
+func redisHitRate(r *probes.Result, w window) string {
+	f := probes.Finding{Check: "Redis hit rate", Threshold: 100 * RedisHitWarn, Unit: "%", LowerIsWorse: true}
+	if w.hits+w.misses == 0 {
+		f.Message = "no key lookups " + w.describe()
 		r.Add(f)
 		return "no lookups"
 	}
-	f.Value = 100 * float64(hits) / float64(hits+misses)
-	f.Message = fmt.Sprintf("%.1f %% of %d key lookups hit", f.Value, hits+misses)
-	if f.Value < f.Threshold && hits+misses >= RedisHitMinLookups {
+	f.Value = 100 * float64(w.hits) / float64(w.hits+w.misses)
+	f.Message = fmt.Sprintf("%.1f %% of %d key lookups hit %s", f.Value, w.hits+w.misses, w.describe())
+	if f.Value < f.Threshold && w.hits+w.misses >= RedisHitMinLookups && !w.sinceStart {
 		f.Status = probes.Warn
 	}
 	r.Add(f)
@@ -245,20 +303,47 @@ func redisCommandName(args []string) (string, int) {
 	return name, n
 }
 
-func redisSlowLog(r *probes.Result, entries []goredis.SlowLog, now time.Time) {
+// redisSlowLog lists the newest slow-log entries and judges those within the window that took at
+// least redis.slow_command: slow commands block the single-threaded server for every client.
+func redisSlowLog(r *probes.Result, env *probes.Env, entries []goredis.SlowLog) {
 	if len(entries) == 0 {
 		return
 	}
+	now := env.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
+	span := env.Window
+	if span <= 0 {
+		span = 5 * time.Minute
+	}
+	slow := env.Service.Redis.SlowCommand.D()
 	t := probes.Table{Title: "Slow log (newest first)", Columns: []string{"id", "ago", "took", "command", "args"}}
+	var recent int
+	var worst goredis.SlowLog
 	for _, e := range entries {
 		name, n := redisCommandName(e.Args)
 		t.Rows = append(t.Rows, []string{strconv.FormatInt(e.ID, 10), textfmt.Seconds(max(now.Sub(e.Time), 0).Seconds()),
 			textfmt.Seconds(e.Duration.Seconds()), name, strconv.Itoa(n)})
+		if now.Sub(e.Time) <= span && e.Duration >= slow && slow > 0 {
+			recent++
+			if e.Duration > worst.Duration {
+				worst = e
+			}
+		}
 	}
 	r.Tables = append(r.Tables, t)
+	if recent > 0 {
+		name, _ := redisCommandName(worst.Args)
+		st := probes.Warn
+		if worst.Duration >= 10*slow {
+			st = probes.Crit
+		}
+		r.Add(probes.Finding{Check: "Redis slow log", Signal: probes.SigRedisSlowLog, Status: st, Value: float64(worst.Duration.Milliseconds()),
+			Threshold: float64(slow.Milliseconds()), Unit: "ms", Onset: worst.Time, Evidence: "SLOWLOG GET",
+			Message: fmt.Sprintf("%d command(s) took %s or more in the last %s; the slowest, %s, took %s",
+				recent, textfmt.Seconds(slow.Seconds()), textfmt.Seconds(span.Seconds()), name, textfmt.Seconds(worst.Duration.Seconds()))})
+	}
 }
 
 // redisBytes formats a byte count: 512 B, 7.6 MiB.

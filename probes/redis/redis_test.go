@@ -11,12 +11,13 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/internal/probetest"
 	"github.com/perfbot/perfbot/probes"
 )
 
 func redisTestEnv(c *goredis.Client) *probes.Env {
-	return &probes.Env{Now: time.Now(), Window: 5 * time.Minute, Redis: c}
+	return &probes.Env{Service: config.Default().Services[0], Now: time.Now(), Window: 5 * time.Minute, Redis: c}
 }
 
 func redisTestRun(t *testing.T, c *goredis.Client) probes.Result {
@@ -123,6 +124,12 @@ func TestRedisMemoryNearMaxmemory(t *testing.T) {
 func TestRedisEvictionsAndHitRate(t *testing.T) {
 	s := redisTestStart(t, "--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
 	ctx := context.Background()
+	// The first look has nothing to compare with: counters since the server started are context,
+	// never a WARN (they may be a week old).
+	first := redisTestRun(t, s.Client)
+	if f, _ := probetest.Finding(first, "Redis evictions"); f.Status != probes.OK || !strings.Contains(f.Message, "since the server started") {
+		t.Errorf("first look: evictions = %+v, want OK since start", f)
+	}
 	value := strings.Repeat("v", 16<<10)
 	for i := range 600 { // ~10 MB into 4 MB: the oldest keys are evicted
 		if err := s.Client.Set(ctx, "k"+strconv.Itoa(i), value, 0).Err(); err != nil {
