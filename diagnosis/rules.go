@@ -101,6 +101,10 @@ func explains(cause, symptom probes.Finding) (string, bool) {
 	return "", false
 }
 
+// IsCause reports whether a signal can be a cause under some rule (a lock, a slow dependency, a pod
+// at its limit, a change): a finding of it says what is wrong, not only what users feel.
+func IsCause(s probes.Signal) bool { return isCause(s) }
+
 // isCause reports whether a signal can be a cause under some rule.
 func isCause(s probes.Signal) bool {
 	for _, r := range rules {

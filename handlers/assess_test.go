@@ -3,9 +3,12 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
@@ -47,6 +50,7 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 		status   probes.Status // the finding's status; CRIT when unset
 		headline []string      // what the headline must say
 		db       bool          // the service's PostgreSQL is configured too
+		redis    bool          // the simulator has a Redis of its own, limited to what it holds after the fault
 	}{
 		{name: "latency", fault: studiosim.Fault{Kind: "latency", Endpoint: "/api/ideas", Delay: 800 * time.Millisecond},
 			check: "API p95 latency", subject: "/api/ideas", headline: []string{"/api/ideas", "no cause found"}},
@@ -57,23 +61,30 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 		{name: "openai429", fault: studiosim.Fault{Kind: "openai_429", Rate: 0.6},
 			check: "OpenAI errors", headline: []string{"Likely cause: ", "OpenAI calls failed"}},
 		{name: "openailatency", fault: studiosim.Fault{Kind: "openai_latency", Delay: 4 * time.Second},
-			check: "OpenAI p95 latency", headline: []string{"OpenAI p95 latency"}},
+			check: "OpenAI p95 latency", headline: []string{"OpenAI p95 "}},
 		{name: "slowsql", fault: studiosim.Fault{Kind: "slow_sql", Endpoint: "/api/ideas", Seconds: 1.5}, db: true,
 			check: "DB query time", headline: []string{"Likely cause: ", "pg_sleep", "explains"}},
 		{name: "lock", fault: studiosim.Fault{Kind: "lock", Table: "projects"}, db: true,
 			check: "DB blocking locks", headline: []string{"Likely cause: pid ", `application "studiosim-batch"`, "blocks", "explains"}},
 		{name: "idleintx", fault: studiosim.Fault{Kind: "idle_in_tx", Connections: 4}, db: true,
 			check: "DB idle in transaction", headline: []string{"idle in a transaction"}},
+		{name: "redismemory", fault: studiosim.Fault{Kind: "redis_memory", MB: 24}, redis: true,
+			check: "Redis memory", headline: []string{"maxmemory", "noeviction"}},
 		{name: "podmemory", fault: studiosim.Fault{Kind: "pod_memory", Rate: 0.95},
-			check: "Pod memory of limit", headline: []string{"Pod memory of limit on ", "95"}},
+			check: "Pod memory of limit", headline: []string{"of its memory limit", "95"}},
 		{name: "podcpu", fault: studiosim.Fault{Kind: "pod_cpu", Rate: 0.98},
-			check: "Pod CPU of limit", headline: []string{"Pod CPU of limit on "}},
+			check: "Pod CPU of limit", headline: []string{"of its CPU limit", "throttled"}},
 		{name: "healthy", db: true},
 	}
 	jobs := map[string]string{}
 	sims := map[string]*stacktest.Sim{}
+	redisOf := map[string]string{}
 	for _, c := range cases {
-		sims[c.name] = stacktest.StartSim(t, 15)
+		if c.redis {
+			addr, _ := stacktest.StartRedis(t)
+			redisOf[c.name] = addr
+		}
+		sims[c.name] = stacktest.StartSimWith(t, 15, studiosim.Options{RedisAddr: redisOf[c.name]})
 		jobs["sim-"+c.name] = sims[c.name].Addr
 	}
 	prom := stacktest.StartPrometheus(t, jobs)
@@ -83,11 +94,15 @@ func TestAssessReportsEachInjectedFault(t *testing.T) {
 				t.Fatalf("inject %s: %v", c.name, err)
 			}
 		}
+		if c.redis {
+			limitRedis(t, redisOf[c.name])
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := simConfig(sims[c.name], "sim-"+c.name, prom.URL, c.db)
+			cfg.Services[0].Redis.Addr = redisOf[c.name]
 			if c.fault.Kind == "" {
 				checkHealthy(t, cfg)
 				return
@@ -122,6 +137,31 @@ func simConfig(sim *stacktest.Sim, job, promURL string, db bool) *config.Config 
 		cfg.Services[0].Postgres.DSN = sim.DSN
 	}
 	return cfg
+}
+
+// limitRedis sets maxmemory just above what the Redis at addr holds now, with noeviction: the
+// state of a cache that has filled up, where the next writes fail with OOM.
+func limitRedis(t *testing.T, addr string) {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ctx := context.Background()
+	info, err := c.Info(ctx, "memory").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used int64
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			used, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if err := c.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+used/50, 10)).Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func headlineSays(h string, parts []string) bool {

@@ -45,7 +45,11 @@ func headline(rep Report, d diagnosis.Diagnosis) string {
 		if d.Unexplained != nil && d.Unexplained.Check == f.Check && d.Unexplained.Subject == f.Subject {
 			verdict = "; no cause found in the checks that ran"
 		}
-		return fmt.Sprintf("%s: %s%s%s%s%s", f.Status, describe(f), diagnosis.Notes(f, nil), verdict, more, tail)
+		what := describe(f) + diagnosis.Notes(f, nil)
+		if diagnosis.IsCause(f.Signal) {
+			what = describeCause(f) // a cause with nothing to explain yet: its evidence says the most
+		}
+		return fmt.Sprintf("%s: %s%s%s%s", f.Status, what, verdict, more, tail)
 	}
 	if len(failed) > 0 {
 		return "UNKNOWN: no trigger fired in the checks that ran" + tail

@@ -93,7 +93,10 @@ func StartSim(t testing.TB, load float64) *Sim {
 func StartSimWith(t testing.TB, load float64, opts studiosim.Options) *Sim {
 	t.Helper()
 	dsn := Database(t, "sim")
-	opts.DatabaseURL, opts.RedisAddr, opts.KeyPrefix, opts.Load = dsn, RedisAddr, "simtest:"+RandomSuffix(), load
+	opts.DatabaseURL, opts.KeyPrefix, opts.Load = dsn, "simtest:"+RandomSuffix(), load
+	if opts.RedisAddr == "" {
+		opts.RedisAddr = RedisAddr
+	}
 	if opts.SeedIdeas == 0 {
 		opts.SeedIdeas = 5000
 	}

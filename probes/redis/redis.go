@@ -199,6 +199,8 @@ func redisMemory(r *probes.Result, env *probes.Env, info redisInfo) string {
 	f.Threshold = 100 * th
 	f.Message = fmt.Sprintf("%s of maxmemory %s in use (%.1f %%), policy %s", redisBytes(used), redisBytes(maxm), f.Value, policy)
 	if policy == "noeviction" && f.Status >= probes.Warn {
+		// Nothing is evicted: the next writes fail with OOM, which the service sees as errors.
+		f.Status, f.Threshold = probes.Crit, 100*rc.MemoryWarn
 		f.Message += ": writes fail with OOM at maxmemory"
 	}
 	r.Add(f)
