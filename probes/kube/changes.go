@@ -79,10 +79,9 @@ func kubeRollouts(res *probes.Result, now time.Time, d *appsv1.Deployment, rss [
 			continue
 		}
 		n++
+		// A change is context, not a breach: diagnosis names it as the cause of a breach that began
+		// after it (its Onset), and nothing else makes it a warning.
 		st := probes.OK
-		if age <= kubeFreshChange {
-			st = probes.Warn
-		}
 		res.Add(probes.Finding{Check: "Recent change", Signal: probes.SigRollout, Onset: created, Evidence: "ReplicaSet " + rs.Name,
 			Subject: "revision " + r, Status: st, Value: age.Minutes(), Unit: "min ago",
 			Message: fmt.Sprintf("rollout of %s revision %s (%s) %s ago", d.Name, r, images, Ago(now, created))})
@@ -161,10 +160,7 @@ func kubeConfigChanges(ctx context.Context, env *probes.Env, d *appsv1.Deploymen
 			continue
 		}
 		n++
-		st := probes.OK
-		if age <= kubeFreshChange {
-			st = probes.Warn
-		}
+		st := probes.OK // context, like a rollout
 		res.Add(probes.Finding{Check: "Recent change", Signal: probes.SigConfigChange, Onset: when, Evidence: "ConfigMap " + name,
 			Subject: "ConfigMap " + name, Status: st, Value: age.Minutes(), Unit: "min ago",
 			Message: fmt.Sprintf("ConfigMap %s changed %s ago (by %s, resourceVersion %s)", name, Ago(env.Now, when), by, cm.ResourceVersion)})

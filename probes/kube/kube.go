@@ -23,9 +23,6 @@ import (
 // kubeRecent is how far back restarts and changes are reported (the runbook's "last 24 h").
 const kubeRecent = 24 * time.Hour
 
-// kubeFreshChange is how recent a rollout or config change must be to raise a warning.
-const kubeFreshChange = time.Hour
-
 // Deployment fetches the service's Deployment; a missing one is errs.NotFound.
 func Deployment(ctx context.Context, env *probes.Env) (*appsv1.Deployment, error) {
 	if env.Kube == nil {

@@ -125,7 +125,7 @@ func TestKubeChanges(t *testing.T) {
 		want      probes.Status // of revision 2 and of the ConfigMap
 		wantCount int           // findings about revisions
 	}{
-		{"ten minutes", 10 * time.Minute, probes.Warn, 2},
+		{"ten minutes", 10 * time.Minute, probes.OK, 2},
 		{"two hours", 2 * time.Hour, probes.OK, 2},
 		{"two days", 48 * time.Hour, -1, 0},
 	}
@@ -149,6 +149,9 @@ func TestKubeChanges(t *testing.T) {
 					t.Errorf("rollout table should keep only the current revision: %+v", res.Tables)
 				}
 				return
+			}
+			if rev[0].Signal != probes.SigRollout || rev[0].Onset.IsZero() || cm[0].Signal != probes.SigConfigChange || cm[0].Onset.IsZero() {
+				t.Errorf("changes carry no signal or onset for diagnosis: %+v %+v", rev[0], cm[0])
 			}
 			if rev[0].Status != tt.want || !strings.Contains(rev[0].Message, "agentic-studio:1.1.0") {
 				t.Errorf("revision 2 finding = %+v, want %s naming the new image", rev[0], tt.want)
