@@ -72,6 +72,21 @@ func (s Service) validate(errs *problems, p string) {
 	if t.P95Latency <= 0 {
 		errs.add("%s.thresholds.p95_latency: must be positive", p)
 	}
+	if t.MinRequests < 0 {
+		errs.add("%s.thresholds.min_requests: %v must not be negative", p, t.MinRequests)
+	}
+	for name, v := range map[string]float64{"postgres.connections_warn": s.Postgres.ConnectionsWarn, "postgres.connections_crit": s.Postgres.ConnectionsCrit,
+		"postgres.cache_hit_warn": s.Postgres.CacheHitWarn, "redis.memory_warn": s.Redis.MemoryWarn, "redis.memory_crit": s.Redis.MemoryCrit} {
+		if v <= 0 || v > 1 {
+			errs.add("%s.%s: %v is not a fraction between 0 and 1", p, name, v)
+		}
+	}
+	if s.Postgres.ConnectionsWarn > s.Postgres.ConnectionsCrit {
+		errs.add("%s.postgres.connections_warn: %v is above connections_crit %v", p, s.Postgres.ConnectionsWarn, s.Postgres.ConnectionsCrit)
+	}
+	if s.Redis.MemoryWarn > s.Redis.MemoryCrit {
+		errs.add("%s.redis.memory_warn: %v is above memory_crit %v", p, s.Redis.MemoryWarn, s.Redis.MemoryCrit)
+	}
 	for j, pat := range s.Logs.Patterns {
 		if _, err := regexp.Compile(pat.Regex); err != nil {
 			errs.add("%s.logs.patterns[%d].regex: %v", p, j, err)

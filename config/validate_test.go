@@ -88,3 +88,16 @@ func TestValidateChecksTimesAndSlackIDs(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateBackendThresholds(t *testing.T) {
+	c := Default()
+	c.Services[0].Postgres.ConnectionsWarn = 0.97
+	c.Services[0].Redis.MemoryCrit = 1.5
+	c.Services[0].Thresholds.MinRequests = -1
+	err := c.Validate()
+	for _, want := range []string{"postgres.connections_warn: 0.97 is above connections_crit", "redis.memory_crit: 1.5 is not a fraction", "thresholds.min_requests"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to say %q", err, want)
+		}
+	}
+}
