@@ -45,18 +45,7 @@ func promRange(d time.Duration) string {
 
 // instant runs q at the evaluation time and returns its vector without NaN and infinite samples.
 func instant(ctx context.Context, e *probes.Env, q string) (model.Vector, error) {
-	if e.Prom == nil {
-		return nil, probes.ErrNotConfigured
-	}
-	v, _, err := e.Prom.Query(ctx, q, e.Now)
-	if err != nil {
-		return nil, fmt.Errorf("prometheus query %q: %w", q, err)
-	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("prometheus query %q: got %s, want vector", q, v.Type())
-	}
-	return dropNaN(vec), nil
+	return instantAt(ctx, e, q, e.Now)
 }
 
 // series runs q over the span up to the evaluation time, at about 60 steps.
