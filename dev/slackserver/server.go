@@ -54,6 +54,12 @@ type RateLimits struct {
 	PostMessagePerSecond float64
 	// PostMessageBurst is how many chat.postMessage calls a channel may burst (default 4).
 	PostMessageBurst int
+	// Tiers limits every Web API method by the tier Slack's reference gives it (tier 1:
+	// 1 call a minute, tier 2: 20, tier 3: 50, tier 4: 100, workspace-wide, a minute's
+	// worth at once), on top of chat.postMessage's per-channel limit. Without it only
+	// chat.update, conversations.create, the canvas creations and the two file upload
+	// steps are limited.
+	Tiers bool
 	// PerMinute overrides the per-method (workspace-wide) limit in calls per minute;
 	// a method not listed keeps its Slack tier default, a value <= 0 removes its limit.
 	PerMinute map[string]int
@@ -104,9 +110,10 @@ type Server struct {
 	hub     *hub
 	limiter *limiter
 
-	mu    sync.Mutex // guards ws and everything below
-	ws    *workspace
-	calls map[string]int
+	mu       sync.Mutex // guards ws and everything below
+	ws       *workspace
+	calls    map[string]int
+	refusals map[string]int // "method code" → how many calls were answered with that error
 
 	notifyMu sync.Mutex
 	changed  chan struct{}
@@ -116,12 +123,13 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = withDefaults(opts)
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		closed:  make(chan struct{}),
-		calls:   map[string]int{},
-		changed: make(chan struct{}),
+		opts:     opts,
+		log:      opts.Logger,
+		clock:    opts.Clock,
+		closed:   make(chan struct{}),
+		calls:    map[string]int{},
+		refusals: map[string]int{},
+		changed:  make(chan struct{}),
 	}
 	s.ws = newWorkspace(opts)
 	s.hub = newHub(s)
