@@ -94,7 +94,11 @@ func (s *Server) limit(name string, m method, c *call) (int, bool) {
 	if perMin <= 0 {
 		return 0, false
 	}
-	if wait, ok := s.limiter.take(name, float64(perMin)/60, perMin, now); !ok {
+	burst := perMin
+	if cfg.Burst > 0 {
+		burst = min(burst, cfg.Burst)
+	}
+	if wait, ok := s.limiter.take(name, float64(perMin)/60, burst, now); !ok {
 		return wait, true
 	}
 	return 0, false

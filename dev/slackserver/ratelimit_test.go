@@ -110,3 +110,24 @@ func TestWithoutTiersOnlyTheNamedMethodsAreLimited(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstCapsEveryMethod: with Burst 1 a method limited to 60 calls a minute takes one a second.
+func TestBurstCapsEveryMethod(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	srv := slackserver.NewTestServer(t, slackserver.Options{Clock: clock,
+		RateLimits: slackserver.RateLimits{Tiers: true, Burst: 1, PerMinute: map[string]int{"conversations.setTopic": 60}}})
+	_, ch := workspace(srv)
+	api := newAPI(srv)
+	setTopic := func() error { _, err := api.SetTopicOfConversationContext(context.Background(), ch, "t"); return err }
+	if err := setTopic(); err != nil {
+		t.Fatal(err)
+	}
+	var rl *slack.RateLimitedError
+	if err := setTopic(); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Fatalf("second call at once = %v, want RateLimitedError after 1s", err)
+	}
+	clock.Add(time.Second)
+	if err := setTopic(); err != nil {
+		t.Fatalf("a second later: %v", err)
+	}
+}

@@ -63,6 +63,10 @@ type RateLimits struct {
 	// PerMinute overrides the per-method (workspace-wide) limit in calls per minute;
 	// a method not listed keeps its Slack tier default, a value <= 0 removes its limit.
 	PerMinute map[string]int
+	// Burst caps how many calls of one method may go at once before its per-minute rate
+	// applies (default: a whole minute's worth, as Slack tolerates); tests make it small
+	// to meet the limits with a few calls.
+	Burst int
 }
 
 // Options configures a Server; the zero value gives Slack's behaviour on a random port.
