@@ -67,8 +67,11 @@ type Bot struct {
 
 	stopMu   sync.RWMutex // held for writing only to set stopping
 	stopping bool
-	drops    sync.WaitGroup
-	dropSlot chan struct{}
+
+	dropMu      sync.Mutex
+	dropsWaited bool           // shutdown waits for drops no more; later ones go untracked
+	drops       sync.WaitGroup // drops being told to their users
+	dropSlot    chan struct{}
 }
 
 // job is queued work: run does it; drop tells whoever asked for it that it will not run.
@@ -194,6 +197,9 @@ func (b *Bot) shutdown(sock *socket, inbox chan inbound, dispatched chan struct{
 	if dropped > 0 {
 		b.log.Warn("shutdown: queued work not run; its users were told to try again", "dropped", dropped)
 	}
+	b.dropMu.Lock()
+	b.dropsWaited = true
+	b.dropMu.Unlock()
 	b.waitFor(&b.drops, "telling users about dropped work")
 	b.waitFor(&b.wg, "running commands")
 }
@@ -270,9 +276,16 @@ func (b *Bot) drop(j job) {
 	if j.drop == nil {
 		return
 	}
-	b.drops.Add(1)
+	b.dropMu.Lock()
+	tracked := !b.dropsWaited
+	if tracked {
+		b.drops.Add(1)
+	}
+	b.dropMu.Unlock()
 	go func() {
-		defer b.drops.Done()
+		if tracked {
+			defer b.drops.Done()
+		}
 		b.dropSlot <- struct{}{}
 		defer func() { <-b.dropSlot }()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)

@@ -131,6 +131,8 @@ func (b *Bot) discard(ctx context.Context, channel, ts string) {
 	if ts == "" {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, replyBudget)
+	defer cancel()
 	unlock := b.messages.lock(channel, ts)
 	defer unlock()
 	if _, _, err := b.api.DeleteMessageContext(ctx, channel, ts); err != nil {
