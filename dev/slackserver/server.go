@@ -17,7 +17,8 @@
 // xapp- for apps.connections.open), required arguments and error codes from Slack's
 // method references (methods_gen.go), Block Kit limits (ValidateBlocks), channel
 // membership (a user who types or clicks in a public channel joins it; a private channel
-// or DM needs AddMember first), and rate limits (HTTP 429 with Retry-After). Known simplifications: the
+// or DM needs AddMember first), and rate limits (HTTP 429 with Retry-After; every method by its
+// documented tier with RateLimits.Tiers). Known simplifications: the
 // bot must be a member to post in public channels (no chat:write.public), canvases
 // have no sections, and a thread_ts that names no message is refused.
 package slackserver
