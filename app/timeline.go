@@ -88,7 +88,8 @@ func chartNumbers(c probes.Chart) []incidents.Number {
 		if len(s.Points) == 0 {
 			continue
 		}
-		out = append(out, incidents.Number{Name: s.Name, Unit: c.Unit, Before: s.Points[0].V, After: s.Points[len(s.Points)-1].V})
+		first, last := s.Points[0], s.Points[len(s.Points)-1]
+		out = append(out, incidents.Number{Name: s.Name, Unit: c.Unit, Before: first.V, After: last.V, From: first.T, To: last.T})
 		if len(out) == 8 {
 			break
 		}

@@ -40,24 +40,19 @@ func (b *Bot) decide(ctx context.Context, d Decider, cb slack.InteractionCallbac
 		} else {
 			b.log.Info("approval refused", "request", id, "user", cb.User.ID, "err", err)
 		}
-		b.ephemeral(ctx, channel, cb.User.ID, errorText(err, ref, maxSectionText))
+		req := commandRequest{user: cb.User.ID, channel: channel, responseURL: cb.ResponseURL}
+		b.tell(ctx, req, errorText(err, ref, maxSectionText))
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, replyBudget)
+	defer cancel()
 	text, blocks := RenderApproval(*rep.Approval)
-	if _, _, _, err := b.api.UpdateMessageContext(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	if err := b.update(ctx, channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		b.log.Warn("approval message update failed", "request", id, "err", err)
 	}
 	if rep.Approval.Result != "" {
 		_, _ = b.post(ctx, channel, ts, slack.MsgOptionText(fmt.Sprintf("%s %s: %s", statusMark(rep.Approval.Status),
 			escapeTrunc(rep.Approval.Summary, 500), escapeTrunc(rep.Approval.Result, 2500)), false))
-	}
-}
-
-// postApproval posts a request for approval where it was asked for.
-func (b *Bot) postApproval(ctx context.Context, req commandRequest, ap handlers.Approval) {
-	text, blocks := RenderApproval(ap)
-	if _, err := b.post(ctx, req.channel, req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		b.log.Error("approval request post failed", "request", ap.ID, "err", err)
 	}
 }
 

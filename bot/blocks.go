@@ -89,10 +89,21 @@ func render(r handlers.Report) message {
 	tail := tailBlocks(r)
 	room := maxBlocks - len(head) - len(tail)
 	if len(body) > room {
+		// What is left out is not known table by table: the thread gets every table in full.
 		body = append(body[:room-1], contextBlock(":page_facing_up: More of this report did not fit; it is in the thread."))
+		m.overflow = allTables(r)
 	}
 	m.blocks = append(append(head, body...), tail...)
 	return m
+}
+
+// allTables is every table of a report in full, the findings first.
+func allTables(r handlers.Report) []probes.Table {
+	var out []probes.Table
+	if len(r.Findings) > 0 {
+		out = append(out, findingsAsTable(r.Findings))
+	}
+	return append(out, r.Tables...)
 }
 
 // isTextOnly reports whether a report is free text (help, usage, incident replies) rather than probe results.

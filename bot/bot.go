@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/perfbot/perfbot/handlers"
 )
@@ -31,8 +32,11 @@ type Options struct {
 	// APIURL points at another Slack API (the local Slack server); empty means Slack itself.
 	APIURL   string
 	Commands Commander
-	Workers  int
-	Log      *slog.Logger
+	// Workers is how many commands run at once (default 8); QueueSize how many more may wait
+	// for a worker (default 4 per worker) before users are told that perfbot is busy.
+	Workers   int
+	QueueSize int
+	Log       *slog.Logger
 	// UpdateEvery is the least time between two chat.update calls on one message (Slack: tier 3).
 	UpdateEvery time.Duration
 	// Hooks receive what the bot sees and does, e.g. for an incident timeline. May be nil.
@@ -47,17 +51,34 @@ type Hooks interface {
 
 // Bot is a running Socket Mode connection with its worker pool.
 type Bot struct {
-	api     *slack.Client
-	sm      *socketmode.Client
-	cmds    Commander
-	log     *slog.Logger
-	jobs    chan func(context.Context)
-	opts    Options
-	botID   string
-	teamURL string
-	wg      sync.WaitGroup
-	seen    seenSet
-	actions map[string]ActionHandler
+	api      *slack.Client
+	apiHost  string
+	cmds     Commander
+	log      *slog.Logger
+	jobs     chan job
+	opts     Options
+	botID    string
+	teamURL  string
+	wg       sync.WaitGroup
+	seen     seenSet
+	actions  map[string]ActionHandler
+	render   chan struct{} // one slot per chart being rendered
+	messages messageLocks
+
+	stopMu   sync.RWMutex // held for writing only to set stopping
+	stopping bool
+
+	dropMu      sync.Mutex
+	dropsWaited bool           // shutdown waits for drops no more; later ones go untracked
+	drops       sync.WaitGroup // drops being told to their users
+	dropSlot    chan struct{}
+}
+
+// job is queued work: run does it; drop tells whoever asked for it that it will not run.
+type job struct {
+	run  func(ctx context.Context)
+	drop func(ctx context.Context)
+	what string // for the log, e.g. "/perf assess by U123 in C456"
 }
 
 // CheckTokens says clearly what is wrong with the tokens, before anything connects.
@@ -80,27 +101,42 @@ func New(o Options) (*Bot, error) {
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4 * o.Workers
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	if o.UpdateEvery <= 0 {
 		o.UpdateEvery = time.Second
 	}
-	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken), slack.OptionHTTPClient(&http.Client{Timeout: 2 * slackCallTimeout})}
+	apiURL := slack.APIURL
 	if o.APIURL != "" {
-		apiOpts = append(apiOpts, slack.OptionAPIURL(strings.TrimSuffix(o.APIURL, "/")+"/"))
+		apiURL = strings.TrimSuffix(o.APIURL, "/") + "/"
 	}
-	api := slack.New(o.BotToken, apiOpts...)
+	apiOpts := []slack.Option{slack.OptionAppLevelToken(o.AppToken), slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(&http.Client{Transport: newThrottle(o.Log)})}
+	host := ""
+	if u, err := url.Parse(apiURL); err == nil {
+		host = u.Host
+	}
 	return &Bot{
-		api: api, sm: socketmode.New(api, socketmode.OptionPingInterval(30*time.Second)),
-		cmds: o.Commands, log: o.Log, opts: o, jobs: make(chan func(context.Context), o.Workers*4),
+		api: slack.New(o.BotToken, apiOpts...), apiHost: host, cmds: o.Commands, log: o.Log, opts: o,
+		jobs:   make(chan job, o.QueueSize),
+		render: make(chan struct{}, renderSlots()), dropSlot: make(chan struct{}, 8),
 	}, nil
 }
+
+// renderSlots is how many charts render at once: fewer than the cores, so that reading and acking
+// envelopes always finds one free.
+func renderSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 // API is the Web API client, for the packages that post on the bot's behalf.
 func (b *Bot) API() *slack.Client { return b.api }
 
-// Run checks the bot token, connects over Socket Mode and serves until ctx ends.
+// Run checks the bot token, connects over Socket Mode and serves until ctx ends. Then it stops taking
+// envelopes, tells the users of commands that were acked but not started that perfbot is restarting,
+// and lets running commands finish (at most shutdownGrace).
 func (b *Bot) Run(ctx context.Context) error {
 	auth, err := b.api.AuthTestContext(ctx)
 	if err != nil {
@@ -108,33 +144,64 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.botID, b.teamURL = auth.UserID, auth.URL
 	b.log.Info("slack connected", "team", auth.Team, "bot_user", auth.UserID)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
 	for range b.opts.Workers {
 		b.wg.Add(1)
-		go b.worker(ctx)
+		go b.worker(workCtx)
 	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- b.sm.RunContext(ctx) }()
-	for {
-		select {
-		case <-ctx.Done():
-			b.waitWorkers()
-			return nil
-		case err := <-runErr:
-			cancel()
-			b.waitWorkers()
-			if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return fmt.Errorf("socket mode: %w", err)
-		case evt, ok := <-b.sm.Events:
-			if !ok {
-				continue
-			}
-			b.dispatch(ctx, evt)
+	inbox := make(chan inbound, 1024)
+	sock := newSocket(b, inbox)
+	sockErr := make(chan error, 1)
+	go func() { sockErr <- sock.run(ctx) }()
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		for in := range inbox {
+			b.dispatch(in)
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case err = <-sockErr:
+		if err != nil {
+			err = fmt.Errorf("socket mode: %w", err)
 		}
 	}
+	b.shutdown(sock, inbox, dispatched, stopWork)
+	return err
+}
+
+// shutdown stops in this order: no new work is queued or started, the socket closes (Slack sends new
+// envelopes to other connections), envelopes already read are handled as dropped, every queued job is
+// dropped (its user told), and running jobs get shutdownGrace to finish.
+func (b *Bot) shutdown(sock *socket, inbox chan inbound, dispatched chan struct{}, stopWork func()) {
+	b.stopMu.Lock()
+	b.stopping = true
+	b.stopMu.Unlock()
+	stopWork()
+	sock.close()
+	close(inbox)
+	<-dispatched
+	dropped := 0
+	for {
+		select {
+		case j := <-b.jobs:
+			b.drop(j)
+			dropped++
+			continue
+		default:
+		}
+		break
+	}
+	if dropped > 0 {
+		b.log.Warn("shutdown: queued work not run; its users were told to try again", "dropped", dropped)
+	}
+	b.dropMu.Lock()
+	b.dropsWaited = true
+	b.dropMu.Unlock()
+	b.waitFor(&b.drops, "telling users about dropped work")
+	b.waitFor(&b.wg, "running commands")
 }
 
 // worker runs queued jobs; the pool bounds how much work runs at once. A job started before shutdown
@@ -146,43 +213,83 @@ func (b *Bot) worker(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case job := <-b.jobs:
-			b.runJob(jobCtx, job)
+		case j := <-b.jobs:
+			if ctx.Err() != nil {
+				b.drop(j)
+				return
+			}
+			b.runJob(jobCtx, j.run)
 		}
 	}
 }
 
-func (b *Bot) runJob(ctx context.Context, job func(context.Context)) {
+func (b *Bot) runJob(ctx context.Context, run func(context.Context)) {
 	defer func() {
 		if v := recover(); v != nil {
 			b.log.Error("job panicked", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	job(ctx)
+	run(ctx)
 }
 
-// waitWorkers waits for running jobs to finish, at most shutdownGrace.
-func (b *Bot) waitWorkers() {
+// waitFor waits for a group, at most shutdownGrace.
+func (b *Bot) waitFor(wg *sync.WaitGroup, what string) {
 	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(shutdownGrace):
-		b.log.Warn("shutdown: jobs still running after the grace period", "grace", shutdownGrace)
+		b.log.Warn("shutdown: still "+what+" after the grace period", "grace", shutdownGrace)
 	}
 }
 
 // shutdownGrace is how long a stopping bot lets running commands finish.
 const shutdownGrace = 20 * time.Second
 
-// submit queues work after the envelope was acked; a full queue is told to the user rather than blocking acks.
-func (b *Bot) submit(ctx context.Context, job func(context.Context)) bool {
-	select {
-	case b.jobs <- job:
+// isStopping reports whether the bot has begun to shut down.
+func (b *Bot) isStopping() bool {
+	b.stopMu.RLock()
+	defer b.stopMu.RUnlock()
+	return b.stopping
+}
+
+// submit queues a job after its envelope was acked; a full queue is told to the caller (false) rather
+// than blocking acks. Once the bot is stopping, the job is dropped at once (its user told).
+func (b *Bot) submit(j job) bool {
+	b.stopMu.RLock()
+	defer b.stopMu.RUnlock()
+	if b.stopping {
+		b.drop(j)
 		return true
-	case <-ctx.Done():
-		return false
+	}
+	select {
+	case b.jobs <- j:
+		return true
 	default:
 		return false
 	}
+}
+
+// drop logs a job that will not run and tells its user, in the background (a few at a time).
+func (b *Bot) drop(j job) {
+	b.log.Warn("not run: perfbot is stopping", "work", j.what)
+	if j.drop == nil {
+		return
+	}
+	b.dropMu.Lock()
+	tracked := !b.dropsWaited
+	if tracked {
+		b.drops.Add(1)
+	}
+	b.dropMu.Unlock()
+	go func() {
+		if tracked {
+			defer b.drops.Done()
+		}
+		b.dropSlot <- struct{}{}
+		defer func() { <-b.dropSlot }()
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		j.drop(ctx)
+	}()
 }

@@ -1,38 +1,51 @@
 package bot
 
 import (
-	"context"
+	"encoding/json"
+	"runtime/debug"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
-	"github.com/slack-go/slack/socketmode"
 )
 
-// dispatch acks every envelope at once, before any work, then hands the work to the pool.
-func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
-	if evt.Request != nil && evt.Request.EnvelopeID != "" {
-		if err := b.sm.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
-			b.log.Warn("ack failed", "envelope", evt.Request.EnvelopeID, "err", err)
+// dispatch decodes an acked envelope and hands its work to the pool.
+func (b *Bot) dispatch(in inbound) {
+	defer func() {
+		if v := recover(); v != nil {
+			b.log.Error("envelope handling panicked", "type", in.typ, "panic", v, "stack", string(debug.Stack()))
 		}
+	}()
+	var env struct {
+		Payload      json.RawMessage `json:"payload"`
+		RetryAttempt int             `json:"retry_attempt"`
 	}
-	switch evt.Type {
-	case socketmode.EventTypeSlashCommand:
-		if cmd, ok := evt.Data.(slack.SlashCommand); ok {
-			b.onSlash(ctx, cmd)
+	if err := json.Unmarshal(in.raw, &env); err != nil {
+		b.log.Warn("unreadable envelope", "type", in.typ, "envelope", in.id, "err", err)
+		return
+	}
+	switch in.typ {
+	case "slash_commands":
+		var cmd slack.SlashCommand
+		if err := json.Unmarshal(env.Payload, &cmd); err != nil {
+			b.log.Warn("unreadable slash command", "envelope", in.id, "err", err)
+			return
 		}
-	case socketmode.EventTypeInteractive:
-		if cb, ok := evt.Data.(slack.InteractionCallback); ok {
-			b.onInteraction(ctx, cb)
+		b.onSlash(cmd)
+	case "interactive":
+		var cb slack.InteractionCallback
+		if err := json.Unmarshal(env.Payload, &cb); err != nil {
+			b.log.Warn("unreadable interaction", "envelope", in.id, "err", err)
+			return
 		}
-	case socketmode.EventTypeEventsAPI:
-		if ev, ok := evt.Data.(slackevents.EventsAPIEvent); ok {
-			b.onEventsAPI(ctx, ev, evt.Request)
+		b.onInteraction(cb)
+	case "events_api":
+		ev, err := slackevents.ParseEvent(env.Payload, slackevents.OptionNoVerifyToken())
+		if err != nil {
+			b.log.Warn("unreadable event", "envelope", in.id, "err", err)
+			return
 		}
-	case socketmode.EventTypeDisconnect:
-		b.log.Info("slack asked to reconnect")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError:
-		b.log.Warn("socket mode trouble", "type", evt.Type, "data", evt.Data)
+		b.onEventsAPI(ev, env.RetryAttempt)
 	default:
-		b.log.Debug("socket mode event", "type", evt.Type)
+		b.log.Debug("socket mode envelope ignored", "type", in.typ)
 	}
 }

@@ -12,9 +12,14 @@ import (
 // ellipsis marks text that was cut to fit a Slack limit.
 const ellipsis = "…"
 
-// zwsp is a zero-width space. Put next to a formatting marker it stops the marker from opening
-// or closing bold/italic/strike/code; put after "@" it stops "@channel" from being parsed.
+// zwsp is a zero-width space; put after "@" it stops "@channel" from being parsed.
 const zwsp = "\u200b"
+
+// lookalike is what data shows instead of a formatting marker (*, _, ~, `) that could start or end
+// formatting. Slack has no escape for them, and a marker fenced with zero-width spaces still closes a
+// span perfbot's own markup opened (a bold title that ends in "*"), so data gets a character that
+// looks the same and is never markup.
+var lookalike = map[rune]string{'*': "∗", '_': "ˍ", '~': "∼", '`': "ˋ"}
 
 // clean makes data-derived text safe to measure and show: invalid UTF-8 and invisible format
 // characters (zero-width spaces and joiners, bidi overrides) are dropped, and control characters
@@ -61,8 +66,8 @@ var mentionFree = strings.NewReplacer("<!", "<"+zwsp+"!", "<@", "<"+zwsp+"@", "<
 
 // escape makes s safe inside mrkdwn: &, < and > become entities, so data can never produce a
 // mention (<@U…>, <!channel>, <!here>) or a link; "@channel", "@here" and "@everyone" are broken
-// with a zero-width space; and *, _, ~ and ` that could start or end formatting are fenced with
-// zero-width spaces. Newlines are kept.
+// with a zero-width space; and *, _, ~ and ` that could start or end formatting become look-alikes
+// (see lookalike). Newlines are kept.
 func escape(s string) string {
 	return escapeTrunc(s, -1)
 }
@@ -128,7 +133,7 @@ func escapeMrkdwn(s string, max int) string {
 	return escapeCut(strings.TrimSpace(clean(b, true)), max, more, false)
 }
 
-// escapeRune is the escaped form of runes[i]; fence says whether formatting markers are fenced.
+// escapeRune is the escaped form of runes[i]; fence says whether formatting markers are replaced.
 func escapeRune(runes []rune, i int, r rune, fence bool) string {
 	switch r {
 	case '&':
@@ -143,7 +148,7 @@ func escapeRune(runes []rune, i int, r rune, fence bool) string {
 		}
 	case '*', '_', '~', '`':
 		if fence && atBoundary(runes, i) {
-			return zwsp + string(r) + zwsp
+			return lookalike[r]
 		}
 	}
 	return string(r)

@@ -8,20 +8,19 @@ import (
 	"time"
 
 	"github.com/slack-go/slack/slackevents"
-	"github.com/slack-go/slack/socketmode"
 
 	"github.com/perfbot/perfbot/handlers"
 )
 
 // onEventsAPI turns the events the timeline cares about into EventRecords, once per event_id in this process
 // (the incident store de-duplicates across replicas).
-func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, req *socketmode.Request) {
+func (b *Bot) onEventsAPI(ev slackevents.EventsAPIEvent, retry int) {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok || b.opts.Hooks == nil {
 		return
 	}
 	if b.seen.has(cb.EventID) {
-		b.log.Debug("duplicate event ignored", "event_id", cb.EventID, "retry", req.RetryAttempt)
+		b.log.Debug("duplicate event ignored", "event_id", cb.EventID, "retry", retry)
 		return
 	}
 	rec := handlers.EventRecord{ID: cb.EventID, EventTime: time.Unix(int64(cb.EventTime), 0).UTC()}
@@ -45,7 +44,8 @@ func (b *Bot) onEventsAPI(ctx context.Context, ev slackevents.EventsAPIEvent, re
 	if !b.seen.first(cb.EventID) {
 		return
 	}
-	if !b.submit(ctx, func(ctx context.Context) { hooks.EventSeen(ctx, rec) }) {
+	what := "event " + rec.Type + " " + cb.EventID
+	if !b.submit(job{run: func(ctx context.Context) { hooks.EventSeen(ctx, rec) }, what: what}) {
 		b.seen.forget(cb.EventID)
 		b.log.Warn("event dropped: queue full", "event_id", cb.EventID, "type", rec.Type)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/perfbot/perfbot/charts"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/internal/textfmt"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // maxCharts bounds the chart files one report posts.
@@ -24,7 +25,7 @@ func (b *Bot) postCharts(ctx context.Context, channel, threadTS string, rep hand
 		if i == maxCharts {
 			break
 		}
-		png, err := charts.PNG(c)
+		png, err := b.renderChart(c)
 		if err != nil {
 			b.log.Warn("chart render failed", "chart", c.Title, "err", err)
 			continue
@@ -41,6 +42,14 @@ func (b *Bot) postCharts(ctx context.Context, channel, threadTS string, rep hand
 		posted = append(posted, handlers.PostedChart{Chart: c, FileID: f.ID})
 	}
 	return posted
+}
+
+// renderChart renders one chart as PNG, waiting for a render slot: charts render fewer at a time than
+// there are cores, so the goroutine that reads and acks envelopes always finds a core free.
+func (b *Bot) renderChart(c probes.Chart) ([]byte, error) {
+	b.render <- struct{}{}
+	defer func() { <-b.render }()
+	return charts.PNG(c)
 }
 
 // postOverflow pages tables that do not fit in the message into the thread as a text file.
@@ -65,7 +74,7 @@ func (b *Bot) postOverflow(ctx context.Context, channel, threadTS string, rep ha
 		Title: textfmt.Truncate(rep.Title+": all tables", 250), Channel: channel, ThreadTimestamp: threadTS,
 	})
 	if err != nil {
-		b.log.Warn("table file upload failed", "err", err)
+		b.log.Error("table file upload failed; the report's \"in the thread\" note is not kept", "channel", channel, "err", err)
 	}
 }
 

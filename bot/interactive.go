@@ -11,7 +11,7 @@ import (
 const nextActionPrefix = "perf_next:"
 
 // onInteraction routes block_actions; other interaction types are politely ignored.
-func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
+func (b *Bot) onInteraction(cb slack.InteractionCallback) {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		b.log.Debug("interaction ignored", "type", cb.Type)
 		return
@@ -23,15 +23,16 @@ func (b *Bot) onInteraction(ctx context.Context, cb slack.InteractionCallback) {
 			if !ok {
 				continue
 			}
-			req := commandRequest{user: cb.User.ID, channel: channelOf(cb), text: strings.TrimSpace(text)}
-			if !b.submit(ctx, func(ctx context.Context) { b.runCommand(ctx, req) }) {
-				b.busy(req.channel, req.user)
-			}
+			b.queueCommand(commandRequest{user: cb.User.ID, channel: channelOf(cb), text: strings.TrimSpace(text), responseURL: cb.ResponseURL})
 		default:
 			if h, ok := b.actions[actionKind(a.ActionID)]; ok {
-				cb, a := cb, a
-				if !b.submit(ctx, func(ctx context.Context) { h(ctx, cb, *a) }) {
-					b.busy(channelOf(cb), cb.User.ID)
+				req := commandRequest{user: cb.User.ID, channel: channelOf(cb), text: a.ActionID, responseURL: cb.ResponseURL}
+				j := job{run: func(ctx context.Context) { h(ctx, cb, *a) }, what: "button " + a.ActionID + " by " + req.user,
+					drop: func(ctx context.Context) {
+						b.tell(ctx, req, ":arrows_counterclockwise: perfbot is restarting and did not take your click. Please click again in a minute.")
+					}}
+				if !b.submit(j) {
+					b.busy(req)
 				}
 				continue
 			}

@@ -14,22 +14,34 @@ import (
 // slackCallTimeout bounds one Web API call made while a command runs.
 const slackCallTimeout = 15 * time.Second
 
+// placeholderBudget bounds how long a placeholder may wait for its turn (rate limits) to be posted.
+const placeholderBudget = time.Minute
+
 // liveMessage is the placeholder a report grows in: posted by its own goroutine as soon as the command
 // starts (so a slow or rate-limited Slack never eats the probes' deadline), then updated in place at
-// most once per `every` (chat.update is rate limited).
+// most once per `every`. stop ends it and says which message, if any, now holds the command: a
+// placeholder still waiting for its turn is never sent, and one already sent is always waited for, so
+// no placeholder is left behind that the answer does not replace.
 type liveMessage struct {
-	b        *Bot
-	channel  string
-	threadTS string
-	every    time.Duration
+	b     *Bot
+	req   commandRequest
+	every time.Duration
+
+	ctx    context.Context // the placeholder's life: cancelled by stop
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
+	started  bool
 	ts       string
 	step     handlers.Step
 	sections []handlers.Section
 	dirty    bool
-	quit     chan struct{}
 	done     chan struct{}
+}
+
+func (b *Bot) newLive(req commandRequest) *liveMessage {
+	ctx, cancel := context.WithTimeout(context.Background(), placeholderBudget)
+	return &liveMessage{b: b, req: req, every: b.opts.UpdateEvery, ctx: ctx, cancel: cancel}
 }
 
 // progress is the handlers.Progress callback; it never waits for Slack.
@@ -42,36 +54,20 @@ func (l *liveMessage) progress(s handlers.Step) {
 		l.dirty = true
 		return
 	}
-	if l.quit != nil {
+	if l.started || l.ctx.Err() != nil {
 		return
 	}
-	l.quit, l.done = make(chan struct{}), make(chan struct{})
+	l.started, l.done = true, make(chan struct{})
 	go l.loop(s)
 }
 
 func (l *liveMessage) loop(first handlers.Step) {
 	defer close(l.done)
-	select {
-	case <-l.quit:
-		return // finished before the placeholder went out: the report is posted directly
-	default:
-	}
 	text, blocks := RenderProgress(first.Command, first.Service, 0, first.Total, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	go func() { // a report that finishes while the placeholder waits for its turn makes it unnecessary
-		select {
-		case <-l.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	ts, err := l.b.post(ctx, l.channel, l.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-	cancel()
+	ts, err := l.b.post(l.ctx, l.req.channel, l.req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
-		select {
-		case <-l.quit: // the report was ready first; it is posted directly
-		default:
-			l.b.log.Warn("placeholder failed", "channel", l.channel, "err", err)
+		if l.ctx.Err() == nil { // else the answer was ready first and goes out in its stead
+			l.b.log.Warn("placeholder failed", "channel", l.req.channel, "err", err)
 		}
 		return
 	}
@@ -82,7 +78,7 @@ func (l *liveMessage) loop(first handlers.Step) {
 	defer t.Stop()
 	for {
 		select {
-		case <-l.quit:
+		case <-l.ctx.Done():
 			return
 		case <-t.C:
 			l.flush()
@@ -90,6 +86,8 @@ func (l *liveMessage) loop(first handlers.Step) {
 	}
 }
 
+// flush shows the progress so far. While Slack throttles chat.update it skips the update and keeps
+// the progress for the next tick, so throttled progress is coalesced into one later update.
 func (l *liveMessage) flush() {
 	l.mu.Lock()
 	if !l.dirty {
@@ -101,45 +99,30 @@ func (l *liveMessage) flush() {
 	sections := append([]handlers.Section(nil), l.sections...)
 	l.mu.Unlock()
 	text, blocks := RenderProgress(s.Command, s.Service, s.Done, s.Total, sections)
-	ctx, cancel := context.WithTimeout(context.Background(), slackCallTimeout)
+	ctx, cancel := context.WithTimeout(skipWhenThrottled(context.Background()), slackCallTimeout)
 	defer cancel()
-	_, _, _, err := l.b.api.UpdateMessageContext(ctx, l.channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	err := l.b.update(ctx, l.req.channel, ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 	var rl *slack.RateLimitedError
-	if err != nil && !asRateLimit(err, &rl) { // a skipped progress update is fine; the final one is retried
-		l.b.log.Warn("progress update failed", "channel", l.channel, "err", err)
+	switch {
+	case errors.As(err, &rl):
+		l.mu.Lock()
+		l.dirty = true
+		l.mu.Unlock()
+	case err != nil:
+		l.b.log.Warn("progress update failed", "channel", l.req.channel, "err", err)
 	}
 }
 
 // stop ends the updates and returns the placeholder's timestamp ("" when none was posted).
 func (l *liveMessage) stop() string {
 	l.mu.Lock()
-	quit, done := l.quit, l.done
+	l.cancel() // under the lock: progress starts no placeholder after this
+	started := l.started
 	l.mu.Unlock()
-	if quit != nil {
-		close(quit)
-		<-done
+	if started {
+		<-l.done
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ts
-}
-
-func asRateLimit(err error, target **slack.RateLimitedError) bool { return errors.As(err, target) }
-
-// update replaces a message, waiting out Slack's rate limit (Retry-After) a few times.
-func (b *Bot) update(ctx context.Context, channel, ts string, opts ...slack.MsgOption) error {
-	for attempt := 0; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
-		_, _, _, err := b.api.UpdateMessageContext(cctx, channel, ts, opts...)
-		cancel()
-		var rl *slack.RateLimitedError
-		if err == nil || attempt == 30 || !asRateLimit(err, &rl) {
-			return err
-		}
-		select {
-		case <-time.After(rl.RetryAfter + jitter()):
-		case <-ctx.Done():
-			return err
-		}
-	}
 }

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,80 +12,137 @@ import (
 	"github.com/perfbot/perfbot/handlers"
 )
 
-func (b *Bot) onSlash(ctx context.Context, cmd slack.SlashCommand) {
-	req := commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text)}
-	if !b.submit(ctx, func(ctx context.Context) { b.runCommand(ctx, req) }) {
-		b.busy(req.channel, req.user)
-	}
-}
+// replyBudget bounds how long one command's answer may wait for Slack (rate limits included): in a busy
+// channel many reports queue behind chat.postMessage's one message per second.
+const replyBudget = 3 * time.Minute
 
-// busy tells a user their command was not queued, without holding up the loop that acks envelopes.
-func (b *Bot) busy(channel, user string) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), slackCallTimeout)
-		defer cancel()
-		b.ephemeral(ctx, channel, user, ":hourglass: perfbot is busy with other commands; try again in a few seconds.")
-	}()
-}
-
+// commandRequest is one /perf command and where its answer goes.
 type commandRequest struct {
 	user, channel, text string
 	threadTS            string
+	// responseURL answers the user privately in any channel, also where the bot is not a member;
+	// empty for commands perfbot runs itself.
+	responseURL string
 }
 
-// runCommand runs one command and shows its outcome: a live-updated message for reports,
-// an ephemeral message for help, usage errors and refusals.
+func (r commandRequest) String() string {
+	return "/perf " + r.text + " by " + r.user + " in " + r.channel
+}
+
+func (b *Bot) onSlash(cmd slack.SlashCommand) {
+	b.queueCommand(commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text), responseURL: cmd.ResponseURL})
+}
+
+// queueCommand queues a command to run; when the queue is full or the bot is stopping, the user is told.
+func (b *Bot) queueCommand(req commandRequest) {
+	j := job{
+		run:  func(ctx context.Context) { b.runCommand(ctx, req) },
+		drop: func(ctx context.Context) { b.tell(ctx, req, restartingText(req.text)) },
+		what: req.String(),
+	}
+	if !b.submit(j) {
+		b.busy(req)
+	}
+}
+
+// restartingText tells a user their command was acknowledged but will not run: perfbot is stopping.
+func restartingText(command string) string {
+	return ":arrows_counterclockwise: perfbot is restarting and did not run " + code("/perf "+command, 300) +
+		". Please run it again in a minute."
+}
+
+// busy tells a user their command was not queued, without holding up the envelopes behind it.
+func (b *Bot) busy(req commandRequest) {
+	b.log.Warn("command not queued: queue full", "work", req.String())
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), slackCallTimeout)
+		defer cancel()
+		b.tell(ctx, req, ":hourglass: perfbot is busy with other commands; try again in a few seconds.")
+	}()
+}
+
+// runCommand runs one command and shows its outcome in one place: the report in the message that
+// showed its progress (or a new one), help, usage errors and refusals privately to the user.
 func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
-	live := &liveMessage{b: b, channel: req.channel, threadTS: req.threadTS, every: b.opts.UpdateEvery}
+	live := b.newLive(req)
 	rep, err := b.cmds.Handle(ctx, handlers.Request{Text: req.text, User: req.user, Channel: req.channel, Progress: live.progress})
-	live.ts = live.stop()
+	placeholder := live.stop()
 	rec := handlers.CommandRecord{User: req.user, Channel: req.channel, Text: req.text, Report: rep, Err: err, At: time.Now().UTC()}
 	switch {
 	case err != nil:
-		b.showError(ctx, req, err, live)
+		b.showError(ctx, req, err, placeholder)
 	case rep.Approval != nil:
-		b.postApproval(ctx, req, *rep.Approval)
+		text, blocks := RenderApproval(*rep.Approval)
+		if b.settle(ctx, req, placeholder, text, blocks) == "" {
+			b.log.Error("approval request not posted", "request", rep.Approval.ID, "work", req.String())
+		}
 	case rep.Ephemeral:
 		b.ephemeralReport(ctx, req, rep)
+		b.discard(ctx, req.channel, placeholder)
 	default:
-		ts := b.finish(ctx, live, rep)
+		text, blocks := RenderReport(rep)
+		ts := b.settle(ctx, req, placeholder, text, blocks)
+		if ts == "" {
+			b.log.Error("report not posted; its files are not posted either", "work", req.String())
+			break
+		}
+		// Files go to the thread of the message that holds the report, whichever message that is.
 		rec.ID, rec.Permalink = req.channel+":"+ts, b.permalink(req.channel, ts)
-		rec.Charts = b.postCharts(ctx, req.channel, threadOf(live, req), rep)
-		b.postOverflow(ctx, req.channel, threadOf(live, req), rep)
+		thread := ts
+		if req.threadTS != "" {
+			thread = req.threadTS
+		}
+		fctx, cancel := context.WithTimeout(ctx, replyBudget)
+		rec.Charts = b.postCharts(fctx, req.channel, thread, rep)
+		b.postOverflow(fctx, req.channel, thread, rep)
+		cancel()
 	}
 	if b.opts.Hooks != nil {
 		b.opts.Hooks.CommandDone(ctx, rec)
 	}
 }
 
-func threadOf(live *liveMessage, req commandRequest) string {
-	if req.threadTS != "" {
-		return req.threadTS
-	}
-	return live.ts
-}
-
-// finish turns the placeholder into the final report, or posts the report when there was no placeholder.
-func (b *Bot) finish(ctx context.Context, live *liveMessage, rep handlers.Report) string {
-	text, blocks := RenderReport(rep)
+// settle puts a command's answer in its one message: the placeholder when there is one, else a new
+// message (in the command's thread, if any). A placeholder that cannot be updated is replaced by a new
+// message and deleted, so no "working on it" message stays behind. It returns the answer's ts ("" when
+// it could not be posted).
+func (b *Bot) settle(ctx context.Context, req commandRequest, placeholder, text string, blocks []slack.Block) string {
+	ctx, cancel := context.WithTimeout(ctx, replyBudget)
+	defer cancel()
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
-	if live.ts != "" {
-		err := b.update(ctx, live.channel, live.ts, opts...)
+	if placeholder != "" {
+		err := b.update(ctx, req.channel, placeholder, opts...)
 		if err == nil {
-			return live.ts
+			return placeholder
 		}
-		// The report must arrive: post it as a new message when the placeholder cannot be updated.
-		b.log.Warn("final chat.update failed; posting the report instead", "channel", live.channel, "err", err)
+		b.log.Warn("final chat.update failed; posting a new message instead", "channel", req.channel, "err", err)
 	}
-	ts, err := b.post(ctx, live.channel, live.threadTS, opts...)
+	ts, err := b.post(ctx, req.channel, req.threadTS, opts...)
 	if err != nil {
-		b.log.Error("posting report failed", "channel", live.channel, "err", err)
+		b.log.Error("posting the answer failed", "channel", req.channel, "err", err)
+		return ""
 	}
+	b.discard(ctx, req.channel, placeholder)
 	return ts
 }
 
-// showError answers privately: the user-facing message for known kinds, a reference for internal errors.
-func (b *Bot) showError(ctx context.Context, req commandRequest, err error, live *liveMessage) {
+// discard deletes a placeholder that no longer holds anything ("" is nothing to delete).
+func (b *Bot) discard(ctx context.Context, channel, ts string) {
+	if ts == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, replyBudget)
+	defer cancel()
+	unlock := b.messages.lock(channel, ts)
+	defer unlock()
+	if _, _, err := b.api.DeleteMessageContext(ctx, channel, ts); err != nil {
+		b.log.Warn("deleting a placeholder failed", "channel", channel, "ts", ts, "err", err)
+	}
+}
+
+// showError answers privately: the user-facing message for known kinds, a reference for internal
+// errors. A command that already showed progress in the channel shows its failure there instead.
+func (b *Bot) showError(ctx context.Context, req commandRequest, err error, placeholder string) {
 	ref := uuid.NewString()[:8]
 	text := errorText(err, ref, maxSectionText)
 	if errs.KindOf(err) == errs.Internal {
@@ -94,62 +150,34 @@ func (b *Bot) showError(ctx context.Context, req commandRequest, err error, live
 	} else {
 		b.log.Info("command refused", "user", req.user, "kind", errs.KindOf(err), "err", err)
 	}
-	if live.ts != "" {
+	if placeholder != "" {
 		block := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, true), nil, nil)
-		if err := b.update(ctx, live.channel, live.ts, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(block)); err == nil {
+		if b.settle(ctx, req, placeholder, text, []slack.Block{block}) != "" {
 			return
 		}
 	}
-	b.ephemeral(ctx, req.channel, req.user, text)
+	b.tell(ctx, req, text)
 }
 
 func (b *Bot) ephemeralReport(ctx context.Context, req commandRequest, rep handlers.Report) {
 	text, blocks := RenderReport(rep)
-	if _, err := b.api.PostEphemeralContext(ctx, req.channel, req.user, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
-		b.log.Warn("ephemeral report failed", "channel", req.channel, "err", err)
-	}
+	b.tell(ctx, req, text, blocks...)
 }
 
-func (b *Bot) ephemeral(ctx context.Context, channel, user, text string) {
-	ctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
-	defer cancel()
-	if _, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false)); err != nil {
-		b.log.Warn("ephemeral message failed", "channel", channel, "err", err)
-	}
-}
-
-// post sends a message, joining a public channel once when Slack says the bot is not in it, and
-// waiting out rate limits (Retry-After) until ctx ends: in a busy incident channel many reports queue
-// behind chat.postMessage's one message per second.
+// post sends a message, joining a public channel once when Slack says the bot is not in it. Rate
+// limits are waited out by the client's transport (see throttle) until ctx ends.
 func (b *Bot) post(ctx context.Context, channel, threadTS string, opts ...slack.MsgOption) (string, error) {
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	joined := false
-	for attempt := 0; ; attempt++ {
-		cctx, cancel := context.WithTimeout(ctx, slackCallTimeout)
-		_, ts, err := b.api.PostMessageContext(cctx, channel, opts...)
-		cancel()
-		if err == nil || attempt == 30 {
-			return ts, err
-		}
-		var rl *slack.RateLimitedError
-		switch {
-		case asRateLimit(err, &rl):
-			select {
-			case <-time.After(rl.RetryAfter + jitter()):
-			case <-ctx.Done():
-				return "", err
-			}
-		case strings.Contains(err.Error(), "not_in_channel") && !joined:
-			joined = true
-			if _, _, _, jerr := b.api.JoinConversationContext(ctx, channel); jerr != nil {
-				return "", err
-			}
-		default:
+	_, ts, err := b.api.PostMessageContext(ctx, channel, opts...)
+	if slackError(err, "not_in_channel") {
+		if _, _, _, jerr := b.api.JoinConversationContext(ctx, channel); jerr != nil {
 			return "", err
 		}
+		_, ts, err = b.api.PostMessageContext(ctx, channel, opts...)
 	}
+	return ts, err
 }
 
 // permalink builds a message link from the workspace URL auth.test gave, without another API call.
@@ -159,6 +187,3 @@ func (b *Bot) permalink(channel, ts string) string {
 	}
 	return strings.TrimSuffix(b.teamURL, "/") + "/archives/" + channel + "/p" + strings.ReplaceAll(ts, ".", "")
 }
-
-// jitter spreads retries of many waiting posts over a second, so they do not all return at once.
-func jitter() time.Duration { return time.Duration(rand.Int64N(int64(time.Second))) }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -31,9 +32,14 @@ var kindEmoji = map[errs.Kind]string{
 }
 
 // errorText is what a user is told about err, as mrkdwn of at most max runes: the kind's emoji and
-// errs.UserMessage, whose `commands` in backticks show as code.
+// errs.UserMessage, whose `commands` in backticks show as code; a refusal that names people shows
+// them as mentions.
 func errorText(err error, ref string, max int) string {
-	emoji := kindEmoji[errs.KindOf(err)] + " "
+	kind := errs.KindOf(err)
+	emoji := kindEmoji[kind] + " "
+	if rf, ok := errors.AsType[*handlers.Refusal](err); ok && kind != errs.Internal {
+		return emoji + mrkdwnText(handlers.T(handlers.Plain(errs.Prefix(kind)), rf.Text), max-utf8.RuneCountInString(emoji))
+	}
 	return emoji + escapeMrkdwn(errs.UserMessage(err, ref), max-utf8.RuneCountInString(emoji))
 }
 
@@ -93,7 +99,7 @@ func (s segment) write(b *strings.Builder) {
 	b.WriteString(s.post)
 }
 
-// textSegment escapes s like escape (fence: formatting markers are fenced), bounded for a text of
+// textSegment escapes s like escape (fence: formatting markers become look-alikes), bounded for a text of
 // max runes; multiline keeps line breaks, and a one-line segment is trimmed.
 func textSegment(s string, max int, multiline, fence bool) segment {
 	b, more := bound(s, max)
@@ -126,6 +132,11 @@ func segments(t handlers.Text, max int) []segment {
 			}
 		case handlers.PieceBold:
 			if s = textSegment(p.Text, max, false, true); len(s.toks) > 0 {
+				for i, tok := range s.toks { // inside bold, no "*" at all may end it early
+					if tok == "*" {
+						s.toks[i] = lookalike['*']
+					}
+				}
 				s.pre, s.post = "*", "*"
 			}
 		case handlers.PieceCode:

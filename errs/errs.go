@@ -70,10 +70,14 @@ func UserMessage(err error, ref string) string {
 	if !errors.As(err, &e) || e.Kind == Internal {
 		return fmt.Sprintf("internal error (ref %s). The details are in perfbot's log.", ref)
 	}
-	prefix := map[Kind]string{
+	return Prefix(e.Kind) + e.Msg
+}
+
+// Prefix is what a user's message of kind k starts with ("Not allowed: "); some kinds have none.
+func Prefix(k Kind) string {
+	return map[Kind]string{
 		NotFound:    "Not found: ",
 		Forbidden:   "Not allowed: ",
 		Unavailable: "Unavailable: ",
-	}[e.Kind]
-	return prefix + e.Msg
+	}[k]
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/perfbot/perfbot/actions"
+	"github.com/perfbot/perfbot/errs"
 )
 
 // Actions runs the approval-gated commands (scale, limits, analyze, index, cancel).
@@ -64,9 +65,53 @@ func (a *Actions) Decide(ctx context.Context, id, user string, approve bool) (Re
 		r, err = a.svc.Deny(ctx, id, user)
 	}
 	if err != nil {
-		return Report{}, err
+		return Report{}, a.refusal(r, user, approve, err)
 	}
 	return a.report(r), nil
+}
+
+// refusal says why a click on request r was refused, with the people in it as mentions; an error it
+// has no words for is returned as it is.
+func (a *Actions) refusal(r actions.Request, user string, approve bool, err error) error {
+	kind := errs.KindOf(err)
+	var t Text
+	switch {
+	case kind == errs.Forbidden && approve && user == r.RequestedBy:
+		t = T(Plain("you requested this change; someone else must approve it ("), a.whoMayApprove(), Plain(")."))
+	case kind == errs.Forbidden && approve:
+		t = T(Plain("you may not approve changes; "), a.whoMayApprove(), Plain("."))
+	case kind != errs.Conflict:
+		return err
+	case r.Status == actions.StatusDenied && r.DeniedBy != "":
+		t = T(Plain("this request was denied by "), Who(r.DeniedBy), Plain("."))
+	case r.Status == actions.StatusExecuting && r.ApprovedBy != "":
+		t = T(Plain("this request was already approved by "), Who(r.ApprovedBy), Plain(" and is running."))
+	case (r.Status == actions.StatusSucceeded || r.Status == actions.StatusFailed) && r.ApprovedBy != "":
+		t = T(Plain("this request was already approved by "), Who(r.ApprovedBy), Plain(" and has "+string(r.Status)+"."))
+	default:
+		return err
+	}
+	return Refuse(kind, t)
+}
+
+// whoMayApprove names who may approve: the approvers and the approver group, as mentions.
+func (a *Actions) whoMayApprove() Text {
+	var parts []Part
+	for i, id := range a.approvers {
+		if i > 0 {
+			parts = append(parts, Plain(", "))
+		}
+		parts = append(parts, Who(id))
+	}
+	switch {
+	case len(a.approvers) > 0 && a.group != "":
+		return T(Plain("approvers are "), T(parts...), Plain(" and members of "), Who(a.group))
+	case len(a.approvers) > 0:
+		return T(Plain("approvers are "), T(parts...))
+	case a.group != "":
+		return T(Plain("approvers are members of "), Who(a.group))
+	}
+	return T(Plain("no approvers are configured (actions.approvers)"))
 }
 
 func (a *Actions) report(r actions.Request) Report {

@@ -203,7 +203,7 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 	}
 	return Report{Command: "/perf incident resolve", Title: "Resolved",
 		Text: T(IconResolved, Plain(fmt.Sprintf("Incident #%d resolved by ", inc.Number)), Who(req.User),
-			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", inc.Duration(in.now()).Round(time.Minute))))}, nil
+			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", incidents.FormatDuration(inc.Duration(in.now())))))}, nil
 }
 
 func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {

@@ -12,6 +12,10 @@ import (
 	"github.com/perfbot/perfbot/probes/logs"
 )
 
+// maxLogPattern is the longest pattern the logs probe searches for (it refuses longer ones); a longer
+// one is the user's to fix, so it is a usage error before anything runs.
+const maxLogPattern = 200
+
 func (h *Handlers) logsCommand() Command {
 	return Command{Name: "logs", Usage: "logs [service] [pattern] [since]",
 		Summary: "pod log lines matching ERROR, timeout/connection/memory, slow query, rate limit — grouped, counted, newest first (runbook: Step 1 logs)",
@@ -38,6 +42,10 @@ func (h *Handlers) logs(ctx context.Context, req Request, args []string) (Report
 		}
 		words = append(words, a)
 	}
+	pattern := strings.Join(words, " ")
+	if len(pattern) > maxLogPattern { // bytes, as the probe counts
+		return Report{}, errs.Invalidf("the pattern is longer than %d characters. usage: /perf logs [service] [pattern] [since]", maxLogPattern)
+	}
 	env, err := h.envs.Env(svc, 0)
 	if err != nil {
 		return Report{}, err
@@ -45,7 +53,7 @@ func (h *Handlers) logs(ctx context.Context, req Request, args []string) (Report
 	if since == 0 {
 		since = env.Service.Logs.Since.D()
 	}
-	p := logs.Search(strings.Join(words, " "), since)
+	p := logs.Search(pattern, since)
 	if !env.Has(p.Needs) {
 		return Report{}, errs.Unavailablef("logs come through the Kubernetes API, and no kubeconfig is configured for %s", env.Service.Name)
 	}

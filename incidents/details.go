@@ -1,6 +1,9 @@
 package incidents
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Finding is one diagnostic the bot reported during an incident, as kept in a command event's
 // detail. It mirrors probes.Finding with the status as text ("OK", "UNKNOWN", "WARN", "CRIT"),
@@ -31,6 +34,10 @@ type Number struct {
 	Unit   string  `json:"unit,omitempty"`
 	Before float64 `json:"before"`
 	After  float64 `json:"after"`
+	// From and To are when Before and After were measured (a chart's first and last point); zero
+	// when both were read at the moment the event was recorded (an action's before and after).
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 }
 
 // CommandDetail is the Detail of a command event: a /perf command run in the incident channel.

@@ -288,7 +288,7 @@ func (s *Store) Resolve(ctx context.Context, id uuid.UUID, actor, rootCause stri
 			WHERE incident_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL`, id, now); err != nil {
 			return fmt.Errorf("cancel escalations: %w", err)
 		}
-		summary := fmt.Sprintf("Incident #%d resolved after %s", inc.Number, fmtDuration(inc.Duration(now)))
+		summary := fmt.Sprintf("Incident #%d resolved after %s", inc.Number, FormatDuration(inc.Duration(now)))
 		if rootCause != "" {
 			summary += ": " + rootCause
 		}
@@ -303,8 +303,10 @@ func (s *Store) Resolve(ctx context.Context, id uuid.UUID, actor, rootCause stri
 	return inc, nil
 }
 
-// fmtDuration writes a duration as people read it in an incident: "1h12m", "45m", "30s".
-func fmtDuration(d time.Duration) string {
+// FormatDuration writes a duration as people read it in an incident: "1h12m", "45m", "1m40s", "16s".
+// Every place that says how long an incident lasted (the resolve reply, the timeline, the postmortem)
+// uses it, so they say the same.
+func FormatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
 	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	switch {

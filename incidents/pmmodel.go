@@ -63,6 +63,7 @@ type pmAction struct {
 type pmNumber struct {
 	Name, Unit, Before, After, Change string
 	From, To                          stamp
+	Instant                           bool // before and after were read at one moment (an action's)
 }
 
 // maxFindings bounds the ranked findings shown in the root cause analysis.
@@ -83,7 +84,7 @@ func newReport(inc Incident, events []Event, now time.Time, loc *time.Location) 
 	if end.IsZero() {
 		end = now
 	}
-	r.Started, r.Duration, r.ToDetect = st(start), fmtDuration(end.Sub(start)), fmtDuration(inc.OpenedAt.Sub(start))
+	r.Started, r.Duration, r.ToDetect = st(start), FormatDuration(end.Sub(start)), FormatDuration(inc.OpenedAt.Sub(start))
 	r.Events = make([]pmEvent, len(events))
 	for i, e := range events {
 		r.Events[i] = pmEvent{At: st(e.OccurredAt), Kind: e.Kind, Actor: e.Actor, Summary: e.Summary, Link: e.Link}
@@ -263,7 +264,8 @@ func (a *pmAction) merge(e Event, d ActionDetail, st func(time.Time) stamp) {
 	}
 }
 
-// keyNumbers pairs, per named number, the earliest "before" with the latest "after" seen.
+// keyNumbers pairs, per named number, the earliest "before" with the latest "after" seen, over the
+// window from the first one's start to the last one's end.
 func keyNumbers(ps []parsed, st func(time.Time) stamp) []pmNumber {
 	type span struct {
 		first, last Number
@@ -273,21 +275,26 @@ func keyNumbers(ps []parsed, st func(time.Time) stamp) []pmNumber {
 	var order []string
 	for _, e := range ps {
 		for _, n := range e.numbers {
+			from, to := e.OccurredAt, e.OccurredAt // a number without its own window was read when recorded
+			if !n.From.IsZero() && !n.To.IsZero() {
+				from, to = n.From, n.To
+			}
 			key := n.Name + "\x00" + n.Unit
 			s := byName[key]
 			if s == nil {
-				byName[key] = &span{first: n, last: n, from: e.OccurredAt, to: e.OccurredAt}
+				byName[key] = &span{first: n, last: n, from: from, to: to}
 				order = append(order, key)
 				continue
 			}
-			s.last, s.to = n, e.OccurredAt
+			s.last, s.to = n, to
 		}
 	}
 	out := make([]pmNumber, 0, len(order))
 	for _, k := range order {
 		s := byName[k]
 		out = append(out, pmNumber{Name: s.first.Name, Unit: s.first.Unit, Before: fmtNum(s.first.Before),
-			After: fmtNum(s.last.After), Change: change(s.first.Before, s.last.After), From: st(s.from), To: st(s.to)})
+			After: fmtNum(s.last.After), Change: change(s.first.Before, s.last.After), From: st(s.from), To: st(s.to),
+			Instant: s.from.Equal(s.to)})
 	}
 	return out
 }

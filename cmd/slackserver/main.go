@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	group := fs.String("usergroup", "S0APPROVE1", "user group ID holding every user (approvers); empty for none")
 	ping := fs.Duration("ping-interval", 10*time.Second, "WebSocket ping interval")
 	noLimits := fs.Bool("no-rate-limits", false, "turn off Slack's rate limits")
+	tiers := fs.Bool("rate-limit-tiers", false, "limit every Web API method by its documented Slack tier")
 	verbose := fs.Bool("v", false, "log every socket and call at debug level")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv := slackserver.New(slackserver.Options{
 		Addr: *listen, BotToken: *botToken, AppToken: *appToken, PingInterval: *ping,
-		RateLimits: slackserver.RateLimits{Disabled: *noLimits}, Logger: log,
+		RateLimits: slackserver.RateLimits{Disabled: *noLimits, Tiers: *tiers}, Logger: log,
 	})
 	ids, err := seed(srv, *users, *channels, *group)
 	if err != nil {

@@ -72,6 +72,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	c, err := s.prepare(name, m, r)
 	if err == nil {
 		if wait, limited := s.limit(name, m, c); limited {
+			s.refused(name, "ratelimited")
 			w.Header().Set("Retry-After", strconv.Itoa(wait))
 			writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 			return
@@ -178,6 +179,7 @@ func (s *Server) writeError(w http.ResponseWriter, name string, err error) {
 		s.log.Error("web api method failed", "method", name, "err", err)
 		ae = errCode("internal_error")
 	}
+	s.refused(name, ae.code)
 	if !documented(name, ae.code) {
 		s.log.Warn("answering with an error code Slack does not document for this method", "method", name, "error", ae.code)
 	}
@@ -191,6 +193,14 @@ func (s *Server) writeError(w http.ResponseWriter, name string, err error) {
 		body["response_metadata"] = map[string]any{"messages": msgs}
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// refused counts a call answered with an error code.
+func (s *Server) refused(method, code string) {
+	s.mu.Lock()
+	s.refusals[method+" "+code]++
+	s.mu.Unlock()
+	s.notify()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -9,6 +9,7 @@ type methodSpec struct {
 	required  []string
 	errors    []string
 	jsonInput bool
+	tier      string // "t1" to "t4"; "t5" is a special tier with its own rules
 }
 
 // genericErrors are the codes any Web API method may answer with (Slack's common errors).

@@ -2,162 +2,188 @@
 
 package slackserver
 
-// methodSpecs holds, per Web API method, the required arguments and the error codes Slack documents.
+// methodSpecs holds, per Web API method, the required arguments, the error codes and the rate-limit tier Slack documents.
 var methodSpecs = map[string]methodSpec{
 	// from methods/apps.connections.open.json
 	"apps.connections.open": {
 		required:  []string{"token"},
 		errors:    []string{"forbidden_team", "insecure_request", "internal_error", "invalid_auth", "missing_args"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/auth.test.json
 	"auth.test": {
 		required:  []string{"token"},
 		errors:    []string{"internal_error", "invalid_auth"},
 		jsonInput: true,
+		tier:      "t5",
 	},
 	// from methods/bookmarks.add.json
 	"bookmarks.add": {
 		required:  []string{"token", "title", "type"},
 		errors:    []string{"access_denied", "cannot_bookmark_from_external_org", "cannot_bookmark_restricted_sharing_enabled", "channel_not_found", "file_already_added", "file_not_found", "invalid_app_action_type", "invalid_bookmark_type", "invalid_child_type", "invalid_emoji", "invalid_entity_id", "invalid_link", "invalid_parent_type", "invalid_shortcut_type", "not_implemented", "parent_bookmark_disabled", "parent_with_link", "permission_denied", "slack_connect_blocked_file_type", "slack_connect_clip_sharing_blocked", "slack_connect_file_upload_sharing_blocked", "too_many_bookmarks", "too_many_requests", "too_many_tabs"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/canvases.create.json
 	"canvases.create": {
 		required:  []string{"token"},
 		errors:    []string{"canvas_creation_failed", "canvas_disabled_user_team", "free_team_canvas_tab_already_exists", "free_teams_cannot_create_non_tabbed_canvases", "free_teams_cannot_create_standalone_canvases", "restricted_action"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/canvases.edit.json
 	"canvases.edit": {
 		required:  []string{"token", "canvas_id", "changes"},
 		errors:    []string{"canvas_disabled_user_team", "canvas_editing_failed", "canvas_editing_locked", "canvas_not_found", "canvas_too_large", "free_teams_cannot_edit_standalone_canvases", "restricted_action"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/chat.delete.json
 	"chat.delete": {
 		required:  []string{"token", "ts", "channel"},
 		errors:    []string{"cant_delete_message", "channel_not_found", "message_not_found"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/chat.postEphemeral.json
 	"chat.postEphemeral": {
 		required:  []string{"token", "user", "channel"},
 		errors:    []string{"cannot_reply_to_message", "channel_not_found", "invalid_attachments", "invalid_blocks", "invalid_blocks_format", "is_archived", "markdown_text_conflict", "message_limit_exceeded", "messages_tab_disabled", "msg_too_long", "no_text", "not_in_channel", "restricted_action", "too_many_attachments", "user_not_in_channel"},
 		jsonInput: true,
+		tier:      "t4",
 	},
 	// from methods/chat.postMessage.json
 	"chat.postMessage": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"app_access_restricted", "as_user_not_supported", "attachment_payload_limit_exceeded", "cannot_reply_to_message", "channel_not_found", "draft_already_deleted", "draft_already_sent", "draft_has_conflict", "draft_not_found", "duplicate_channel_not_found", "duplicate_message_not_found", "ekm_access_denied", "invalid_blocks", "invalid_blocks_format", "invalid_metadata_format", "invalid_metadata_schema", "is_archived", "markdown_text_conflict", "message_limit_exceeded", "messages_tab_disabled", "metadata_must_be_sent_from_app", "metadata_too_large", "missing_file_data", "msg_blocks_too_long", "no_text", "not_in_channel", "rate_limited", "restricted_action", "restricted_action_non_threadable_channel", "restricted_action_read_only_channel", "restricted_action_thread_locked", "restricted_action_thread_only_channel", "send_on_behalf_not_allowed", "slack_connect_canvas_sharing_blocked", "slack_connect_file_link_sharing_blocked", "slack_connect_lists_sharing_blocked", "team_not_found", "too_many_attachments", "too_many_contact_cards"},
 		jsonInput: true,
+		tier:      "t5",
 	},
 	// from methods/chat.update.json
 	"chat.update": {
 		required:  []string{"token", "ts", "channel"},
 		errors:    []string{"as_user_not_supported", "block_mismatch", "blocked_file_type", "cant_broadcast_message", "cant_update_message", "channel_not_found", "edit_window_closed", "external_channel_migrating", "file_deleted", "file_is_deleted", "file_not_found", "file_share_limit_reached", "invalid_attachments", "invalid_blocks", "invalid_blocks_format", "invalid_metadata_format", "invalid_metadata_schema", "is_inactive", "markdown_text_conflict", "max_file_sharing_exceeded", "message_limit_exceeded", "message_not_found", "metadata_must_be_sent_from_app", "metadata_too_large", "msg_too_long", "no_dual_broadcast_content_update", "no_text", "posting_to_channel_denied", "slack_connect_blocked_file_type", "slack_connect_canvas_sharing_blocked", "slack_connect_clip_sharing_blocked", "slack_connect_file_link_sharing_blocked", "slack_connect_file_upload_sharing_blocked", "streaming_state_conflict", "team_not_found", "too_many_attachments", "unable_to_share_files", "update_failed"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/conversations.canvases.create.json
 	"conversations.canvases.create": {
 		required:  []string{"token", "channel_id"},
 		errors:    []string{"canvas_creation_failed", "canvas_disabled_user_team", "canvas_tab_creation_failed", "channel_canvas_already_exists", "channel_canvas_creation_failed", "free_team_canvas_tab_already_exists", "restricted_action", "team_tier_cannot_create_channel_canvases"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/conversations.create.json
 	"conversations.create": {
 		required:  []string{"token", "name"},
 		errors:    []string{"cannot_create_channel", "canvas_disabled_user_team", "invalid_name", "invalid_name_maxlength", "invalid_name_punctuation", "invalid_name_required", "invalid_name_specials", "missing_argument", "missing_scope", "name_taken", "no_channel", "restricted_action"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/conversations.history.json
 	"conversations.history": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"channel_is_limited_access", "channel_not_found", "invalid_cursor", "invalid_metadata_filter_keys", "invalid_ts_latest", "invalid_ts_oldest", "not_in_channel"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/conversations.info.json
 	"conversations.info": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"channel_is_limited_access", "channel_not_found", "missing_scope"},
 		jsonInput: false,
+		tier:      "t3",
 	},
 	// from methods/conversations.invite.json
 	"conversations.invite": {
 		required:  []string{"token", "channel", "users"},
 		errors:    []string{"already_in_channel", "app_cannot_join_channel", "cant_invite", "cant_invite_self", "channel_not_found", "external_channel_migrating", "invitee_cant_see_channel", "is_archived", "method_not_supported_for_channel_type", "missing_scope", "no_external_invite_permission", "no_permission", "no_user", "not_in_channel", "org_user_not_in_team", "ura_max_channels", "user_is_restricted", "user_not_found"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/conversations.join.json
 	"conversations.join": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"channel_is_limited_access", "channel_not_found", "is_archived", "method_not_supported_for_channel_type", "missing_scope", "too_many_members"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/conversations.members.json
 	"conversations.members": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"channel_not_found", "fetch_members_failed", "invalid_cursor", "invalid_limit", "method_not_supported_for_channel_type", "missing_scope"},
 		jsonInput: false,
+		tier:      "t4",
 	},
 	// from methods/conversations.replies.json
 	"conversations.replies": {
 		required:  []string{"token", "channel", "ts"},
 		errors:    []string{"channel_not_found", "invalid_cursor", "invalid_metadata_filter_keys", "invalid_ts_latest", "invalid_ts_oldest", "list_record_comment_fetch_failed", "method_not_supported_for_channel_type", "missing_scope", "thread_not_found"},
 		jsonInput: false,
+		tier:      "t3",
 	},
 	// from methods/conversations.setTopic.json
 	"conversations.setTopic": {
 		required:  []string{"token", "channel", "topic"},
 		errors:    []string{"channel_not_found", "is_archived", "method_not_supported_for_channel_type", "missing_scope", "not_in_channel", "too_long", "user_is_restricted"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/files.completeUploadExternal.json
 	"files.completeUploadExternal": {
 		required:  []string{"token", "files"},
 		errors:    []string{"access_denied", "channel_not_found", "channels_limit_exceeded", "file_not_found", "file_type_not_allowed", "file_update_failed", "file_uploads_except_images_disabled", "invalid_blocks", "invalid_channel", "not_in_channel", "posting_to_channel_denied"},
 		jsonInput: true,
+		tier:      "t4",
 	},
 	// from methods/files.getUploadURLExternal.json
 	"files.getUploadURLExternal": {
 		required:  []string{"token", "length", "filename"},
 		errors:    []string{"alt_txt_too_large", "file_type_not_allowed", "file_upload_size_restricted", "file_uploads_disabled", "file_uploads_except_images_disabled", "missing_argument", "snippet_too_large", "storage_limit_reached", "unknown_snippet_type", "unknown_subtype"},
 		jsonInput: false,
+		tier:      "t4",
 	},
 	// from methods/pins.add.json
 	"pins.add": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"already_pinned", "bad_timestamp", "channel_not_found", "external_channel_migrating", "file_not_found", "file_not_shared", "message_not_found", "no_item_specified", "not_in_channel", "not_pinnable", "restricted_action", "too_many_pins"},
 		jsonInput: true,
+		tier:      "t2",
 	},
 	// from methods/pins.list.json
 	"pins.list": {
 		required:  []string{"token", "channel"},
 		errors:    []string{"channel_not_found", "restricted_action"},
 		jsonInput: false,
+		tier:      "t2",
 	},
 	// from methods/reactions.add.json
 	"reactions.add": {
 		required:  []string{"token", "name", "timestamp", "channel"},
 		errors:    []string{"already_reacted", "bad_timestamp", "channel_not_found", "external_channel_migrating", "invalid_name", "is_archived", "message_not_found", "no_access", "no_item_specified", "not_reactable", "thread_locked", "too_many_emoji", "too_many_reactions"},
 		jsonInput: true,
+		tier:      "t3",
 	},
 	// from methods/reactions.get.json
 	"reactions.get": {
 		required:  []string{"token"},
 		errors:    []string{"bad_timestamp", "channel_not_found", "file_comment_not_found", "file_not_found", "message_not_found", "no_item_specified"},
 		jsonInput: false,
+		tier:      "t3",
 	},
 	// from methods/usergroups.users.list.json
 	"usergroups.users.list": {
 		required:  []string{"token", "usergroup"},
 		errors:    []string{"invalid_cursor", "no_such_subteam", "plan_upgrade_required"},
 		jsonInput: false,
+		tier:      "t2",
 	},
 	// from methods/users.info.json
 	"users.info": {
 		required:  []string{"token", "user"},
 		errors:    []string{"too_many_users", "user_not_found", "user_not_visible"},
 		jsonInput: false,
+		tier:      "t4",
 	},
 }

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// tierPerMinute are Slack's per-method limits (calls per minute per workspace) for the
-// methods whose tier the reference names; a full minute's worth may be spent at once.
+// tierPerMinute are the per-method limits (calls per minute per workspace) applied by
+// default; with RateLimits.Tiers every method gets its documented tier's limit instead.
+// A full minute's worth may be spent at once.
 var tierPerMinute = map[string]int{
 	"chat.update":                   50,  // tier 3
 	"conversations.create":          20,  // tier 2
@@ -15,6 +16,22 @@ var tierPerMinute = map[string]int{
 	"conversations.canvases.create": 20,  // tier 2
 	"files.getUploadURLExternal":    100, // tier 4
 	"files.completeUploadExternal":  100, // tier 4
+}
+
+// tierCalls is each rate-limit tier's calls per minute, as Slack documents them (at least
+// that many; bursts tolerated). Tier t5 is "special": chat.postMessage's per-channel
+// limit; the other special methods (auth.test) have no documented number and stay unlimited.
+var tierCalls = map[string]int{"t1": 1, "t2": 20, "t3": 50, "t4": 100}
+
+// perMinute is the workspace-wide limit of a method in calls per minute (0: none).
+func (cfg RateLimits) perMinute(name string) int {
+	if n, ok := cfg.PerMinute[name]; ok {
+		return n
+	}
+	if cfg.Tiers {
+		return tierCalls[methodSpecs[name].tier]
+	}
+	return tierPerMinute[name]
 }
 
 // limiter is a set of token buckets keyed by method (and channel for chat.postMessage).
@@ -73,14 +90,15 @@ func (s *Server) limit(name string, m method, c *call) (int, bool) {
 			return wait, true
 		}
 	}
-	perMin, ok := cfg.PerMinute[name]
-	if !ok {
-		perMin = tierPerMinute[name]
-	}
+	perMin := cfg.perMinute(name)
 	if perMin <= 0 {
 		return 0, false
 	}
-	if wait, ok := s.limiter.take(name, float64(perMin)/60, perMin, now); !ok {
+	burst := perMin
+	if cfg.Burst > 0 {
+		burst = min(burst, cfg.Burst)
+	}
+	if wait, ok := s.limiter.take(name, float64(perMin)/60, burst, now); !ok {
 		return wait, true
 	}
 	return 0, false

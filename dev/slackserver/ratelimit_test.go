@@ -51,3 +51,83 @@ func TestPostMessageLimitIsPerResolvedChannel(t *testing.T) {
 		})
 	}
 }
+
+// TestTiersLimitEveryMethod: with RateLimits.Tiers each method spends its own documented
+// tier (chat.postEphemeral tier 4, conversations.invite tier 3, conversations.setTopic
+// tier 2); a 429 says when to come back, and refusals are counted per method and code.
+func TestTiersLimitEveryMethod(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	srv := slackserver.NewTestServer(t, slackserver.Options{Clock: clock, RateLimits: slackserver.RateLimits{Tiers: true}})
+	user, ch := workspace(srv)
+	api, ctx := newAPI(srv), context.Background()
+	for _, tc := range []struct {
+		method string
+		calls  int
+		wait   time.Duration
+		call   func() error
+	}{
+		{"chat.postEphemeral", 100, time.Second, func() error {
+			_, err := api.PostEphemeralContext(ctx, ch, user, slack.MsgOptionText("x", false))
+			return err
+		}},
+		{"conversations.setTopic", 20, 3 * time.Second, func() error {
+			_, err := api.SetTopicOfConversationContext(ctx, ch, "topic")
+			return err
+		}},
+		{"conversations.info", 50, 2 * time.Second, func() error {
+			_, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: ch})
+			return err
+		}},
+	} {
+		for i := range tc.calls {
+			if err := tc.call(); err != nil {
+				t.Fatalf("%s call %d of its tier: %v", tc.method, i+1, err)
+			}
+		}
+		var rl *slack.RateLimitedError
+		if err := tc.call(); !errors.As(err, &rl) || rl.RetryAfter != tc.wait {
+			t.Fatalf("%s beyond its tier = %v, want RateLimitedError after %s", tc.method, err, tc.wait)
+		}
+		if n := srv.Refusals(tc.method, "ratelimited"); n != 1 {
+			t.Errorf("%s: %d ratelimited refusals counted, want 1", tc.method, n)
+		}
+	}
+	clock.Add(3 * time.Second)
+	if _, err := api.SetTopicOfConversationContext(ctx, ch, "topic"); err != nil {
+		t.Fatalf("after Retry-After: %v", err)
+	}
+}
+
+// TestWithoutTiersOnlyTheNamedMethodsAreLimited: the default limits leave chat.postEphemeral alone.
+func TestWithoutTiersOnlyTheNamedMethodsAreLimited(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	srv := slackserver.NewTestServer(t, slackserver.Options{Clock: clock})
+	user, ch := workspace(srv)
+	api := newAPI(srv)
+	for i := range 150 {
+		if _, err := api.PostEphemeralContext(context.Background(), ch, user, slack.MsgOptionText("x", false)); err != nil {
+			t.Fatalf("ephemeral %d: %v", i+1, err)
+		}
+	}
+}
+
+// TestBurstCapsEveryMethod: with Burst 1 a method limited to 60 calls a minute takes one a second.
+func TestBurstCapsEveryMethod(t *testing.T) {
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	srv := slackserver.NewTestServer(t, slackserver.Options{Clock: clock,
+		RateLimits: slackserver.RateLimits{Tiers: true, Burst: 1, PerMinute: map[string]int{"conversations.setTopic": 60}}})
+	_, ch := workspace(srv)
+	api := newAPI(srv)
+	setTopic := func() error { _, err := api.SetTopicOfConversationContext(context.Background(), ch, "t"); return err }
+	if err := setTopic(); err != nil {
+		t.Fatal(err)
+	}
+	var rl *slack.RateLimitedError
+	if err := setTopic(); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Fatalf("second call at once = %v, want RateLimitedError after 1s", err)
+	}
+	clock.Add(time.Second)
+	if err := setTopic(); err != nil {
+		t.Fatalf("a second later: %v", err)
+	}
+}

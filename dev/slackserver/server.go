@@ -17,7 +17,8 @@
 // xapp- for apps.connections.open), required arguments and error codes from Slack's
 // method references (methods_gen.go), Block Kit limits (ValidateBlocks), channel
 // membership (a user who types or clicks in a public channel joins it; a private channel
-// or DM needs AddMember first), and rate limits (HTTP 429 with Retry-After). Known simplifications: the
+// or DM needs AddMember first), and rate limits (HTTP 429 with Retry-After; every method by its
+// documented tier with RateLimits.Tiers). Known simplifications: the
 // bot must be a member to post in public channels (no chat:write.public), canvases
 // have no sections, and a thread_ts that names no message is refused.
 package slackserver
@@ -54,9 +55,19 @@ type RateLimits struct {
 	PostMessagePerSecond float64
 	// PostMessageBurst is how many chat.postMessage calls a channel may burst (default 4).
 	PostMessageBurst int
+	// Tiers limits every Web API method by the tier Slack's reference gives it (tier 1:
+	// 1 call a minute, tier 2: 20, tier 3: 50, tier 4: 100, workspace-wide, a minute's
+	// worth at once), on top of chat.postMessage's per-channel limit. Without it only
+	// chat.update, conversations.create, the canvas creations and the two file upload
+	// steps are limited.
+	Tiers bool
 	// PerMinute overrides the per-method (workspace-wide) limit in calls per minute;
 	// a method not listed keeps its Slack tier default, a value <= 0 removes its limit.
 	PerMinute map[string]int
+	// Burst caps how many calls of one method may go at once before its per-minute rate
+	// applies (default: a whole minute's worth, as Slack tolerates); tests make it small
+	// to meet the limits with a few calls.
+	Burst int
 }
 
 // Options configures a Server; the zero value gives Slack's behaviour on a random port.
@@ -104,9 +115,10 @@ type Server struct {
 	hub     *hub
 	limiter *limiter
 
-	mu    sync.Mutex // guards ws and everything below
-	ws    *workspace
-	calls map[string]int
+	mu       sync.Mutex // guards ws and everything below
+	ws       *workspace
+	calls    map[string]int
+	refusals map[string]int // "method code" → how many calls were answered with that error
 
 	notifyMu sync.Mutex
 	changed  chan struct{}
@@ -116,12 +128,13 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = withDefaults(opts)
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		closed:  make(chan struct{}),
-		calls:   map[string]int{},
-		changed: make(chan struct{}),
+		opts:     opts,
+		log:      opts.Logger,
+		clock:    opts.Clock,
+		closed:   make(chan struct{}),
+		calls:    map[string]int{},
+		refusals: map[string]int{},
+		changed:  make(chan struct{}),
 	}
 	s.ws = newWorkspace(opts)
 	s.hub = newHub(s)

@@ -186,6 +186,14 @@ func (s *Server) Calls(method string) int {
 	return s.calls[method]
 }
 
+// Refusals returns how many calls of a Web API method were answered with the error code
+// (e.g. "conversations.invite", "already_in_channel"; "ratelimited" for HTTP 429).
+func (s *Server) Refusals(method, code string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusals[method+" "+code]
+}
+
 // DirectChannel returns the ID of the bot's direct-message conversation with a user
 // (opened as chat.postMessage to a user ID opens it), or "" for an unknown user.
 func (s *Server) DirectChannel(userID string) string {
