@@ -31,6 +31,11 @@ func TestCauseExplainsSymptom(t *testing.T) {
 			{Check: "DB query time", Signal: probes.SigDBQueryTime, Status: probes.Crit, Value: 65, Threshold: 1, Unit: "s"},
 			{Check: "DB blocking locks", Signal: probes.SigDBLock, Status: probes.Warn, Value: 5, Unit: "waiting", Message: "pid 42 blocks 5 sessions"},
 		}, probes.SigDBLock, "lock"},
+		{"a root blocker idle in transaction is named as the lock", []probes.Finding{
+			{Check: "Error rate", Signal: probes.SigErrors, Status: probes.Crit, Subject: "/api/projects", Value: 100, Threshold: 1, Unit: "%"},
+			{Check: "DB idle in transaction", Signal: probes.SigDBIdleInTx, Status: probes.Warn, Value: 152, Threshold: 30, Unit: "s"},
+			{Check: "DB blocking locks", Signal: probes.SigDBLock, Status: probes.Crit, Value: 2, Threshold: 1, Unit: "s", Message: "pid 42 (idle in transaction) blocks 9 session(s)"},
+		}, probes.SigDBLock, "lock"},
 		{"idle in transaction exhausts the pool", []probes.Finding{
 			{Check: "Error rate", Signal: probes.SigErrors, Status: probes.Crit, Subject: "all endpoints", Value: 30, Threshold: 1, Unit: "%"},
 			{Check: "DB connections", Signal: probes.SigDBConnections, Status: probes.Warn, Value: 85, Threshold: 80, Unit: "%"},

@@ -24,11 +24,13 @@ const changeWindow = 30 * time.Minute
 var rules = []rule{
 	// Issue 3, Step 2: locks. The root blocker holds what waiting sessions need; their statements
 	// run long and the endpoints that issue them slow down or time out.
+	// A root blocker is often itself idle in transaction (a job that took its locks and stalled):
+	// the lock, which names the session and its waiters, is the cause; the idle session its detail.
 	{cause: probes.SigDBLock, why: "sessions wait for its lock",
-		explains: []probes.Signal{probes.SigDBQueryTime, probes.SigDBSlowStatement, probes.SigLatency, probes.SigErrors, probes.SigHealth, probes.SigDBConnections, probes.SigAgentSlow, probes.SigAgentErrors}},
+		explains: []probes.Signal{probes.SigDBIdleInTx, probes.SigDBQueryTime, probes.SigDBSlowStatement, probes.SigLatency, probes.SigErrors, probes.SigHealth, probes.SigDBConnections, probes.SigAgentSlow, probes.SigAgentErrors}},
 	// Issue 3: connection pool exhaustion by sessions idle in transaction.
 	{cause: probes.SigDBIdleInTx, why: "idle transactions hold pool connections and locks",
-		explains: []probes.Signal{probes.SigDBConnections, probes.SigDBLock, probes.SigLatency, probes.SigErrors, probes.SigHealth, probes.SigAgentErrors}},
+		explains: []probes.Signal{probes.SigDBConnections, probes.SigLatency, probes.SigErrors, probes.SigHealth, probes.SigAgentErrors}},
 	{cause: probes.SigDBConnections, why: "requests wait for a database connection",
 		explains: []probes.Signal{probes.SigLatency, probes.SigErrors, probes.SigHealth}},
 	// Issue 1 and 3: slow queries.
