@@ -5,14 +5,6 @@ import (
 	"strings"
 )
 
-// secretPairKey finds a key that may name a secret and its separator: key=value, key: value,
-// key := value, key => value, with the key bare or quoted ("key", 'key', \"key\"). A match starts
-// where its run of key characters starts (the leading class takes the whole run), so no match
-// begins inside a longer name. Whether the key really names a secret is decided by secretKey.
-var secretPairKey = regexp.MustCompile(`(\\?["']?)` + // 1: the key's opening quote
-	`([A-Za-z0-9_.-]*(?i:password|passwd|pwd|passphrase|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|credential|auth|cookie|session[_.-]?id|signature)[A-Za-z0-9_.-]*)` + // 2: the key
-	`(\\?["']?[ \t]*(?::=|=>|[:=])[ \t]*)`) // 3: closing quote and separator
-
 // secretPairValue is the value right after a separator: an HTTP auth scheme (Bearer, Basic, …, kept),
 // then a JSON string, an escaped JSON string, a single-quoted string, a string cut before its
 // closing quote, or a run of non-space characters.
@@ -24,17 +16,33 @@ var secretPairValue = regexp.MustCompile(`^((?i:bearer|basic|digest|negotiate|to
 var notSecretSuffixes = []string{"tokens", "count", "type", "ttl", "expiry", "expires", "expiresin", "expiresat",
 	"length", "len", "limit", "url", "uri", "endpoint", "path", "file", "usage", "remaining", "used", "name", "format"}
 
-// secretKey reports whether a key that secretPairKey found names a secret: password, secret, token,
-// api key, credentials, …, but not author, max_tokens or secret_name.
+// keyWords are what a key that names a secret holds, compared without case or separators.
+var keyWords = []string{"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "accesskey",
+	"privatekey", "credential", "cookie", "sessionid", "signature", "authorization", "authkey", "authcode"}
+
+// secretKey reports whether a key names a secret (password, client_secret, OPENAI_API_KEY, apiKey,
+// x-auth-token, basic_auth, …) rather than something else (author, max_tokens, secret_name).
 func secretKey(key string) bool {
-	k := strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "").Replace(key))
+	if len(key) < 3 {
+		return false
+	}
+	nk := make([]byte, 0, len(key))
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c == '_' || c == '-' || c == '.':
+		case c >= 'A' && c <= 'Z':
+			nk = append(nk, c+'a'-'A')
+		default:
+			nk = append(nk, c)
+		}
+	}
+	k := string(nk)
 	for _, suf := range notSecretSuffixes {
 		if strings.HasSuffix(k, suf) {
 			return false
 		}
 	}
-	for _, w := range []string{"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "accesskey",
-		"privatekey", "credential", "cookie", "sessionid", "signature", "authorization", "authkey", "authcode"} {
+	for _, w := range keyWords {
 		if strings.Contains(k, w) {
 			return true
 		}
@@ -43,40 +51,81 @@ func secretKey(key string) bool {
 	return strings.HasSuffix(k, "auth")
 }
 
-// redactPairs replaces the value of every pair whose key names a secret, keeping the key, the
-// separator, the value's quotes and an auth scheme. Keys are found first and values read after each
-// secret key only, so the work stays linear; a key inside a redacted value goes with it, and a key
-// inside the value of a key that is no secret (max_tokens=5,api_key=x) is still found.
+// redactPairs replaces the value of every pair whose key names a secret: key=value, key: value,
+// key := value, key => value, with the key bare or quoted ("key", 'key', \"key\"), in any case and
+// any snake, kebab, dotted or camel spelling. It keeps the key, the separator, the value's quotes
+// and an auth scheme. Keys are runs of letters, digits and _ . -, read once from left to right; a
+// key inside a redacted value goes with it, and one inside the value of a key that is no secret
+// (max_tokens=5,api_key=x) is still found.
 func redactPairs(s string, _ []int) string {
-	keys := secretPairKey.FindAllStringSubmatchIndex(s, -1)
-	if keys == nil {
-		return s
-	}
 	var b strings.Builder
 	last := 0
-	for _, k := range keys {
-		if k[0] < last || !secretKey(s[k[4]:k[5]]) {
+	for i := 0; i < len(s); {
+		if !isKeyByte(s[i]) {
+			i++
 			continue
 		}
-		v := secretPairValue.FindStringSubmatchIndex(s[k[1]:])
+		j := i
+		for j < len(s) && isKeyByte(s[j]) {
+			j++
+		}
+		at := afterSeparator(s, j)
+		if at < 0 || !secretKey(s[i:j]) {
+			i = j
+			continue
+		}
+		v := secretPairValue.FindStringSubmatchIndex(s[at:])
 		if v == nil {
-			continue // nothing follows the separator
+			i = at
+			continue
 		}
 		if last == 0 {
 			b.Grow(len(s))
 		}
-		b.WriteString(s[last:k[1]])
+		b.WriteString(s[last:at])
 		if v[2] >= 0 {
-			b.WriteString(s[k[1]+v[2] : k[1]+v[3]])
+			b.WriteString(s[at+v[2] : at+v[3]])
 		}
-		b.WriteString(redactedValue(s[k[1]+v[4] : k[1]+v[5]]))
-		last = k[1] + v[1]
+		b.WriteString(redactedValue(s[at+v[4] : at+v[5]]))
+		last = at + v[1]
+		i = last
 	}
 	if last == 0 {
 		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+func isKeyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// afterSeparator reads what may follow a key at i: a closing quote (", ', \"), blanks, and one of
+// = : := =>, then blanks. It returns where the value starts, or -1 when no separator follows.
+func afterSeparator(s string, i int) int {
+	if i < len(s) && s[i] == '\\' && i+1 < len(s) && s[i+1] == '"' {
+		i += 2
+	} else if i < len(s) && (s[i] == '"' || s[i] == '\'') {
+		i++
+	}
+	i = skipBlanks(s, i)
+	switch {
+	case strings.HasPrefix(s[i:], ":="), strings.HasPrefix(s[i:], "=>"):
+		i += 2
+	case i < len(s) && (s[i] == ':' || s[i] == '='):
+		i++
+	default:
+		return -1
+	}
+	return skipBlanks(s, i)
+}
+
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
 
 // redactedValue is what stands for a secret value: Redacted in the value's own quotes, a quote left

@@ -21,6 +21,9 @@ type textShape struct {
 	// repl is a regexp template (${1}…) for the match; when rewrite is set it is used instead.
 	repl    string
 	rewrite func(s string, m []int) string
+	// hints are lower-case strings of which a text must hold one for the shape to match at all;
+	// none means every text is searched. They save the regexp a pass over most lines.
+	hints []string
 }
 
 // tokenEdge starts a shape that must not begin inside a word: the start of the text or a byte that
@@ -32,16 +35,17 @@ const tokenEdge = `(^|[^A-Za-z0-9])`
 var textShapes = []textShape{
 	// -----BEGIN RSA PRIVATE KEY----- … -----END RSA PRIVATE KEY----- (on one line, or cut before its end).
 	{name: "PEM block", re: regexp.MustCompile(`-----BEGIN ([A-Z0-9 ]{1,40})-----(?s:.*?)(-----END [A-Z0-9 ]{1,40}-----|$)`),
-		repl: "-----BEGIN ${1}-----" + Redacted + "${2}"},
+		repl: "-----BEGIN ${1}-----" + Redacted + "${2}", hints: []string{"-----begin "}},
 	// Authorization: Bearer x, Proxy-Authorization: Basic x, Cookie: a=b; c=d, Set-Cookie: … — to the end of the line.
 	{name: "credential header", re: regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|x-auth-token)(\s*:[ \t]*)((?:bearer|basic|digest|negotiate|token)[ \t]+)?[^\r\n]+`),
-		repl: "${1}${2}${3}${4}" + Redacted},
+		repl: "${1}${2}${3}${4}" + Redacted, hints: []string{"authorization", "cookie", "x-api-key", "x-auth-token"}},
 	// scheme://user:pass@host, also a password holding '@' (the last '@' before the path ends the user part).
-	{name: "URL credentials", re: regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s]*@`), repl: "${1}" + Redacted + "@"},
+	{name: "URL credentials", re: regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s]*@`), repl: "${1}" + Redacted + "@", hints: []string{"://"}},
 	// Go's MySQL DSN: user:pass@tcp(host:3306)/db.
-	{name: "MySQL DSN", re: regexp.MustCompile(`[A-Za-z0-9._-]*:\S*?@(tcp|udp|unix)\(`), repl: Redacted + "@${1}("},
+	{name: "MySQL DSN", re: regexp.MustCompile(`[A-Za-z0-9._-]*:\S*?@(tcp|udp|unix)\(`), repl: Redacted + "@${1}(", hints: []string{"@tcp(", "@udp(", "@unix("}},
 	// Slack incoming webhooks carry their secret in the path.
-	{name: "Slack webhook URL", re: regexp.MustCompile(`(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+`), repl: "${1}" + Redacted},
+	{name: "Slack webhook URL", re: regexp.MustCompile(`(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+`), repl: "${1}" + Redacted,
+		hints: []string{"hooks.slack.com/"}},
 	// Tokens recognisable by their prefix, wherever they appear.
 	{name: "API token", re: regexp.MustCompile(tokenEdge + `(?:` +
 		`sk-[A-Za-z0-9_-]{16,}` + // OpenAI (sk-…, sk-proj-…), Anthropic (sk-ant-…)
@@ -53,21 +57,23 @@ var textShapes = []textShape{
 		`|(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}` + // AWS access key IDs
 		`|AIza[A-Za-z0-9_-]{35}` + // Google API keys
 		`|eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*` + // JWTs ({"alg":… base64url-encoded)
-		`)`), repl: "${1}" + Redacted},
+		`)`), repl: "${1}" + Redacted,
+		hints: []string{"sk-", "sk_", "rk_", "xox", "xapp-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+			"akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "aroa", "apka", "aiza", "eyj"}},
 	// password=x, "api_key": "x", client_secret: x, OPENAI_API_KEY=x, token := "x", \"password\":\"x\".
 	{name: "secret key=value", rewrite: redactPairs},
 	// --password x, -token x (command lines; --password=x is a key=value pair).
 	{name: "secret flag", re: regexp.MustCompile(`(^|\s)(--?[A-Za-z0-9_-]*(?i:password|passwd|passphrase|token|secret|api-?key)[A-Za-z0-9_-]*)[ \t]+([^\s-]\S*)`),
-		repl: "${1}${2} " + Redacted},
+		repl: "${1}${2} " + Redacted, hints: []string{"password", "passwd", "passphrase", "token", "secret", "apikey", "api-key"}},
 	// Bearer x and Basic x outside a header ("sent Bearer abc…").
 	{name: "Bearer/Basic credentials", re: regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_-])(bearer|basic)[ \t]+[A-Za-z0-9._~+/=-]{8,}`),
-		repl: "${1}${2} " + Redacted},
+		repl: "${1}${2} " + Redacted, hints: []string{"bearer", "basic"}},
 	// 40 or more base64 characters mixing upper case, lower case and digits: a PEM body line, an AWS
 	// secret access key, a random token. Hex (hashes, trace IDs) and words are kept.
-	{name: "random base64 run", re: regexp.MustCompile(`[A-Za-z0-9+/]{40,}={0,2}`), rewrite: redactRandomRun},
+	{name: "random base64 run", rewrite: redactRandomRuns},
 	// Personal data.
-	{name: "e-mail address", re: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`), repl: Redacted + "@" + Redacted},
-	{name: "single-quoted literal", re: regexp.MustCompile(`'[^']*'`), repl: "'" + Redacted + "'"},
+	{name: "e-mail address", re: regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`), repl: Redacted + "@" + Redacted, hints: []string{"@"}},
+	{name: "single-quoted literal", re: regexp.MustCompile(`'[^']*'`), repl: "'" + Redacted + "'", hints: []string{"'"}},
 	// Card and phone numbers; not a part of a UUID or a name (…-446655440000, build_123456789).
 	{name: "long digit run", re: regexp.MustCompile(`\b\d{9,}\b`), rewrite: redactDigits},
 }
@@ -90,7 +96,11 @@ func RedactText(s string) string {
 		}
 		s = s[:cut] + Redacted
 	}
+	lower := strings.ToLower(s) // hints are looked for in the input: redaction only removes text
 	for _, sh := range textShapes {
+		if len(sh.hints) > 0 && !containsAny(lower, sh.hints) {
+			continue
+		}
 		if sh.re == nil {
 			s = sh.rewrite(s, nil)
 			continue
@@ -123,10 +133,46 @@ func replaceMatches(re *regexp.Regexp, s string, rewrite func(s string, m []int)
 	return b.String()
 }
 
-// redactRandomRun redacts a run of base64 characters that looks random: upper case, lower case and
-// digits all present, and a stretch of at least 20 without '/' (so a long URL path stays).
-func redactRandomRun(s string, m []int) string {
-	run := s[m[0]:m[1]]
+// redactRandomRuns redacts every run of 40 or more base64 characters (and up to two '=' after it)
+// that looks random: upper case, lower case and digits all present, and a stretch of at least 20
+// without '/' (so a long URL path stays).
+func redactRandomRuns(s string, _ []int) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); {
+		if !isBase64(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isBase64(s[j]) {
+			j++
+		}
+		end := j
+		for k := 0; k < 2 && end < len(s) && s[end] == '='; k++ {
+			end++
+		}
+		if j-i >= 40 && looksRandom(s[i:j]) {
+			b.WriteString(s[last:i])
+			b.WriteString(Redacted)
+			last = end
+		}
+		i = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+// looksRandom reports whether a base64 run mixes upper case, lower case and digits and has 20
+// characters without a '/' somewhere.
+func looksRandom(run string) bool {
 	var upper, lower, digit bool
 	longest, cur := 0, 0
 	for i := 0; i < len(run); i++ {
@@ -146,10 +192,16 @@ func redactRandomRun(s string, m []int) string {
 		cur++
 		longest = max(longest, cur)
 	}
-	if upper && lower && digit && longest >= 20 {
-		return Redacted
+	return upper && lower && digit && longest >= 20
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
 	}
-	return run
+	return false
 }
 
 // redactDigits redacts a run of 9 or more digits unless a '-' or '_' joins it to more of an identifier.
