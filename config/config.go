@@ -183,6 +183,19 @@ type Actions struct {
 	Allowed       []string          `yaml:"allowed"`
 	Deployments   []DeploymentLimit `yaml:"deployments"`
 	Databases     []string          `yaml:"databases"`
+	// Deadlines bound how long an approved action of each kind (scale, limits, analyze, index,
+	// cancel) may run before it is stopped and fails; unset kinds take DefaultActionDeadlines.
+	Deadlines map[string]Duration `yaml:"deadlines"`
+	// ShutdownWait is how long a stopping perfbot waits for the actions it runs; those still running
+	// then are left to lease recovery (another replica, or this one when it starts again).
+	ShutdownWait Duration `yaml:"shutdown_wait"`
+}
+
+// DefaultActionDeadlines are the deadlines of actions whose kind actions.deadlines does not name.
+// CREATE INDEX CONCURRENTLY on a large, busy table may take hours.
+var DefaultActionDeadlines = map[string]Duration{
+	"scale": Duration(2 * time.Minute), "limits": Duration(2 * time.Minute), "analyze": Duration(30 * time.Minute),
+	"index": Duration(6 * time.Hour), "cancel": Duration(time.Minute),
 }
 
 // DeploymentLimit is one deployment actions may touch, and the replica range allowed.

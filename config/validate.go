@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePeople(&errs)
+	c.validateActions(&errs)
 	return errors.Join(errs...)
 }
 
@@ -133,4 +135,32 @@ func checkURL(errs *problems, field, raw string, required bool) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs.add("%s: %q is not an http(s) URL", field, raw)
 	}
+}
+
+// validateActions checks the per-kind deadlines and the shutdown wait.
+func (c *Config) validateActions(errs *problems) {
+	kinds := make([]string, 0, len(DefaultActionDeadlines))
+	for k := range DefaultActionDeadlines {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range sortedKeys(c.Actions.Deadlines) {
+		if _, ok := DefaultActionDeadlines[k]; !ok {
+			errs.add("actions.deadlines.%s: not an action (actions are %s)", k, strings.Join(kinds, ", "))
+		} else if c.Actions.Deadlines[k] <= 0 {
+			errs.add("actions.deadlines.%s: %s must be positive", k, c.Actions.Deadlines[k].D())
+		}
+	}
+	if c.Actions.ShutdownWait < 0 {
+		errs.add("actions.shutdown_wait: %s must not be negative", c.Actions.ShutdownWait.D())
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

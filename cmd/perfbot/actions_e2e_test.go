@@ -47,13 +47,7 @@ func TestSlackScaleNeedsASecondPerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := scale.Spec.Replicas
-	t.Cleanup(func() {
-		s, err := admin.AppsV1().Deployments("agentic-studio").GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
-		if err == nil {
-			s.Spec.Replicas = before
-			_, _ = admin.AppsV1().Deployments("agentic-studio").UpdateScale(context.Background(), "agentic-studio", s, metav1.UpdateOptions{})
-		}
-	})
+	t.Cleanup(func() { restoreReplicas(t, admin.AppsV1().Deployments("agentic-studio"), before) })
 	target := int32(5)
 	if before == target {
 		target = 4
