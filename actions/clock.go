@@ -150,7 +150,10 @@ func (s *Service) announce(ctx context.Context, a announcement) {
 	} else if err != nil {
 		s.log.Error("announce action outcome: giving up", "request", r.ID, "status", string(r.Status), "err", err)
 	}
-	if err := s.store.announced(ctx, r.ID); err != nil {
+	// Told is told, even when the clock is stopping: mark it so nobody tells it again.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.announced(mctx, r.ID); err != nil {
 		s.log.Warn("mark action outcome announced", "request", r.ID, "err", err)
 	}
 }

@@ -53,12 +53,14 @@ func (b *Bot) decide(ctx context.Context, d Decider, cb slack.InteractionCallbac
 	}
 }
 
-// postApproval posts a request for approval where it was asked for.
-func (b *Bot) postApproval(ctx context.Context, req commandRequest, ap handlers.Approval) {
+// postApproval posts a request for approval where it was asked for and returns the message's ts.
+func (b *Bot) postApproval(ctx context.Context, req commandRequest, ap handlers.Approval) string {
 	text, blocks := RenderApproval(ap)
-	if _, err := b.post(ctx, req.channel, req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	ts, err := b.post(ctx, req.channel, req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
 		b.log.Error("approval request post failed", "request", ap.ID, "err", err)
 	}
+	return ts
 }
 
 // RenderApproval shows who asks for what, the change and its dry run, who may approve and until when,

@@ -45,7 +45,9 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 	case err != nil:
 		b.showError(ctx, req, err, live)
 	case rep.Approval != nil:
-		b.postApproval(ctx, req, *rep.Approval)
+		if ts := b.postApproval(ctx, req, *rep.Approval); ts != "" {
+			rec.ID = req.channel + ":" + ts // where the approval message is, so it can be updated later
+		}
 	case rep.Ephemeral:
 		b.ephemeralReport(ctx, req, rep)
 	default:
