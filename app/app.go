@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,7 +114,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	a.Addr = ln.Addr().String()
-	srv := &http.Server{Handler: a.routes(cfg, inc, log), ReadHeaderTimeout: 5 * time.Second}
+	routes, on, off := a.routes(cfg, inc.OnAlert)
+	log.Info("http listening", "addr", a.Addr, "on", strings.Join(on, ", "), "off", strings.Join(off, ", "))
+	srv := &http.Server{Handler: routes, ReadHeaderTimeout: 5 * time.Second}
 	a.close = append(a.close, func() { _ = srv.Close() })
 	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
 	a.bg.Add(3)
@@ -166,14 +169,30 @@ func openState(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {
+// routes are the HTTP endpoints. An endpoint guarded by a token is mounted only when its token is
+// set: without one it is off (404), never open. It returns which endpoints are on and which off, and why.
+func (a *App) routes(cfg *config.Config, onAlert func(context.Context, incidents.Alert) error) (h http.Handler, on, off []string) {
 	mux := http.NewServeMux()
-	mux.Handle("POST /alertmanager", incidents.AlertHandler(a.Store, incidents.AlertOptions{
-		Token: cfg.HTTP.AlertmanagerToken, OnAlert: inc.OnAlert, Log: log}))
-	mux.Handle("GET /incidents/{id}/postmortem", incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.AlertmanagerToken))
+	guarded := []struct {
+		pattern, token, setting string
+		h                       http.Handler
+	}{
+		{"POST /alertmanager", cfg.HTTP.AlertmanagerToken, "http.alertmanager_token",
+			incidents.AlertHandler(a.Store, incidents.AlertOptions{Token: cfg.HTTP.AlertmanagerToken, OnAlert: onAlert})},
+		{"GET /incidents/{id}/postmortem", cfg.HTTP.PostmortemToken, "http.postmortem_token",
+			incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.PostmortemToken)},
+	}
+	for _, g := range guarded {
+		if g.token == "" {
+			off = append(off, g.pattern+" ("+g.setting+" is empty)")
+			continue
+		}
+		mux.Handle(g.pattern, g.h)
+		on = append(on, g.pattern)
+	}
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux
+	return mux, append(on, "GET /metrics", "GET /healthz"), off
 }
 
 // Wait returns when the first part of the app stops (an error, or nil when ctx ended).

@@ -36,6 +36,9 @@ func (c *Config) ApplyDefaults() {
 			c.Actions.Deadlines[kind] = d
 		}
 	}
+	if len(c.Incidents.MayResolve) == 0 {
+		c.Incidents.MayResolve = []string{MayResolveResponders, MayResolveOnCall}
+	}
 	if len(c.Incidents.Levels) == 0 {
 		c.Incidents.Levels = []EscalationLevel{
 			{Name: "Level 1: developer on-call", After: 0},

@@ -107,6 +107,9 @@ func (c *Config) validatePeople(errs *problems) {
 		}
 		checkIDs(errs, p+".page", l.Page, userOrGroupID, "a Slack user ID (U… or W…) or user group ID (S…)")
 	}
+	checkIDs(errs, "incidents.may_resolve", c.Incidents.MayResolve, func(id string) bool {
+		return id == MayResolveResponders || id == MayResolveOnCall || textfmt.IsUserID(id)
+	}, `a Slack user ID (U… or W…), "responders" or "on_call"`)
 	checkIDs(errs, "actions.approvers", c.Actions.Approvers, textfmt.IsUserID, "a Slack user ID (U… or W…)")
 	if g := c.Actions.ApproverGroup; g != "" && !textfmt.IsGroupID(g) {
 		errs.add("actions.approver_group: %q is not a Slack user group ID (S…)", g)
@@ -137,13 +140,19 @@ func checkURL(errs *problems, field, raw string, required bool) {
 	}
 }
 
-// validateActions checks the per-kind deadlines and the shutdown wait.
+// validateActions checks that enabled actions are known and someone may approve them, the per-kind
+// deadlines and the shutdown wait.
 func (c *Config) validateActions(errs *problems) {
-	kinds := make([]string, 0, len(DefaultActionDeadlines))
-	for k := range DefaultActionDeadlines {
-		kinds = append(kinds, k)
+	kinds := sortedKeys(DefaultActionDeadlines)
+	for i, k := range c.Actions.Allowed {
+		if _, ok := DefaultActionDeadlines[k]; !ok {
+			errs.add("actions.allowed[%d]: %q is not an action (actions are %s)", i, k, strings.Join(kinds, ", "))
+		}
 	}
-	sort.Strings(kinds)
+	if len(c.Actions.Allowed) > 0 && len(c.Actions.Approvers) == 0 && c.Actions.ApproverGroup == "" {
+		errs.add("actions.allowed enables %s, but nobody may approve them: set actions.approvers (Slack user IDs) "+
+			"or actions.approver_group (a user group ID), or leave actions.allowed empty", strings.Join(c.Actions.Allowed, ", "))
+	}
 	for _, k := range sortedKeys(c.Actions.Deadlines) {
 		if _, ok := DefaultActionDeadlines[k]; !ok {
 			errs.add("actions.deadlines.%s: not an action (actions are %s)", k, strings.Join(kinds, ", "))
