@@ -73,6 +73,10 @@ func (s *store) renew(ctx context.Context, id, owner string, until time.Time) (b
 	return tag.RowsAffected() == 1, nil
 }
 
+// unleasedGrace is how long recovery leaves a request that was claimed without a lease (by a
+// version of perfbot from before leases, perhaps still running it during an upgrade).
+const unleasedGrace = 10 * time.Minute
+
 // settlement is what recovery decided about a request whose lease lapsed: its outcome, or (decided
 // false) that it cannot tell yet and will look again.
 type settlement struct {
@@ -89,8 +93,8 @@ func (s *store) settleLapsed(ctx context.Context, now time.Time, owner string, c
 	decide func(context.Context, Request) settlement) (r Request, st settlement, found bool, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		r, err = scanRequest(tx.QueryRow(ctx, `SELECT `+requestColumns+` FROM action_requests
-			WHERE status = 'executing' AND (lease_until IS NULL OR lease_until < $1)
-			ORDER BY lease_until NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED`, now))
+			WHERE status = 'executing' AND (lease_until < $1 OR (lease_until IS NULL AND decided_at < $2))
+			ORDER BY lease_until NULLS FIRST LIMIT 1 FOR UPDATE SKIP LOCKED`, now, now.Add(-unleasedGrace)))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
