@@ -16,6 +16,10 @@ import (
 // largeTable is the size above which an index build is called out as slow.
 const largeTable = 1 << 30
 
+// indexCleanupTimeout bounds dropping the invalid index a failed build left; the failure then says
+// the index is still there.
+const indexCleanupTimeout = 2 * time.Minute
+
 func (a *tableAction) indexName() string { return indexName(a.spec.Table, a.spec.Columns) }
 
 // indexSQL is the statement the index action runs, every identifier quoted by pgx.
@@ -112,7 +116,10 @@ func (a *tableAction) createIndex(ctx context.Context) (string, error) {
 		return "", errs.Conflictf("index %s.%s was created by someone else meanwhile; nothing was dropped (%s)",
 			s.Schema, name, pe.Message)
 	}
-	note, derr := a.dropFailedIndex(context.WithoutCancel(ctx))
+	// Past the deadline too, but bounded: a DROP INDEX CONCURRENTLY waits for the table's writers.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexCleanupTimeout)
+	defer cancel()
+	note, derr := a.dropFailedIndex(cctx)
 	if derr != nil {
 		return "", fmt.Errorf("%w (and dropping the invalid index failed: %v)", werr, derr)
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/perfbot/perfbot/config"
 )
@@ -161,4 +162,23 @@ func (k kubeTarget) waitObserved(t testing.TB) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Log("deployment controller did not observe the deployment (is kube-controller-manager running?)")
+}
+
+// setReplicas scales the test deployment as another writer would, retrying when the controller
+// manager wrote the deployment in between.
+func (k kubeTarget) setReplicas(t testing.TB, n int32) {
+	t.Helper()
+	ctx := context.Background()
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		sc, err := k.cs.AppsV1().Deployments(k.ns).GetScale(ctx, k.name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = n
+		_, err = k.cs.AppsV1().Deployments(k.ns).UpdateScale(ctx, k.name, sc, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("scale to %d: %v", n, err)
+	}
 }

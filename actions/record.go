@@ -17,6 +17,14 @@ type Approvers interface {
 	IsApprover(ctx context.Context, user string) (bool, error)
 }
 
+// Messages shows a request as it stands now where its approval was asked for (in Slack: the
+// approval message, updated in place, its buttons gone once it is decided). The clock calls it for
+// the outcomes it decides (expired, recovered); r.MessageChannel and r.MessageTS locate the message
+// when the bot recorded them (SetMessage). It must be safe to call again for the same outcome.
+type Messages interface {
+	ShowRequest(ctx context.Context, r Request) error
+}
+
 // Incidents finds the open incident of a channel so a request can be tied to its timeline.
 type Incidents interface {
 	IncidentFor(ctx context.Context, channel string) (ref string, err error)
@@ -50,8 +58,13 @@ type Event struct {
 }
 
 // record writes the event to the request's audit trail, the log and the Recorder. Failures to record
-// are logged, never returned: the change itself has already happened or been refused.
+// are logged, never returned: the change itself has already happened or been refused. Once shutdown
+// has given up on running requests nothing more is recorded: lease recovery tells their outcome.
 func (s *Service) record(ctx context.Context, r Request, kind EventKind, actor, detail string) {
+	if s.abandoned.Load() { // shutdown gave up on running requests: lease recovery records their outcome
+		s.log.Warn("action event left to lease recovery", "request", r.ID, "event", string(kind), "detail", detail)
+		return
+	}
 	e := Event{At: s.now(), RequestID: r.ID, Kind: kind, Actor: actor, Summary: r.Plan.Summary, Detail: detail}
 	if e.Summary == "" {
 		e.Summary = r.Spec.Summary()

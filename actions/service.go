@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,12 +32,19 @@ type Options struct {
 	Recorder  Recorder
 	Approvers Approvers
 	Incidents Incidents
-	Log       *slog.Logger
+	// Messages updates approval messages for the outcomes the clock decides; may be nil.
+	Messages Messages
+	Log      *slog.Logger
 	// Now and NewID default to time.Now and uuid.New.
 	Now   func() time.Time
 	NewID func() uuid.UUID
 	// VerifyTimeout bounds how long verification waits for a change to be reported (default 20s).
 	VerifyTimeout time.Duration
+	// Instance names this process as the owner of the leases on the requests it runs (default host:pid:random).
+	Instance string
+	// LeaseTTL is how long a running request's lease holds unless renewed (default 30s); a process
+	// that stops is noticed that long after its last renewal.
+	LeaseTTL time.Duration
 }
 
 // Service validates, stores, approves and runs action requests. It is safe for concurrent use, and any
@@ -48,10 +57,20 @@ type Service struct {
 	recorder      Recorder
 	approvers     Approvers
 	incidents     Incidents
+	messages      Messages
 	log           *slog.Logger
 	now           func() time.Time
 	newID         func() uuid.UUID
 	verifyTimeout time.Duration
+	instance      string
+	leaseTTL      time.Duration
+
+	// inflight counts the requests this process is running. stopping refuses new approvals once
+	// Shutdown began; abandoned is set when it stopped waiting, so that what running requests still
+	// do is left to lease recovery, not recorded.
+	inflight  inflight
+	stopping  atomic.Bool
+	abandoned atomic.Bool
 }
 
 // New returns a Service; it does not touch the network.
@@ -60,8 +79,8 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("actions: Config and State are required")
 	}
 	s := &Service{cfg: o.Config, store: &store{pool: o.State}, kube: o.Kube, db: o.DB,
-		recorder: o.Recorder, approvers: o.Approvers, incidents: o.Incidents, log: o.Log,
-		now: o.Now, newID: o.NewID, verifyTimeout: o.VerifyTimeout}
+		recorder: o.Recorder, approvers: o.Approvers, incidents: o.Incidents, messages: o.Messages, log: o.Log,
+		now: o.Now, newID: o.NewID, verifyTimeout: o.VerifyTimeout, instance: o.Instance, leaseTTL: o.LeaseTTL}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -73,6 +92,13 @@ func New(o Options) (*Service, error) {
 	}
 	if s.verifyTimeout <= 0 {
 		s.verifyTimeout = 20 * time.Second
+	}
+	if s.instance == "" {
+		host, _ := os.Hostname()
+		s.instance = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	if s.leaseTTL <= 0 {
+		s.leaseTTL = 30 * time.Second
 	}
 	return s, nil
 }
@@ -135,7 +161,9 @@ func (s *Service) Events(ctx context.Context, id string) ([]Event, error) {
 // pending to executing, runs the action, verifies it and stores the outcome before returning. The
 // requester cannot approve (Forbidden), nor can anyone not allowed to (Forbidden); a request that is
 // expired, denied, or already running or done is a Conflict. A failed action is returned as a Request
-// with StatusFailed and a nil error: the approval itself succeeded. ctx must allow for the action.
+// with StatusFailed and a nil error: the approval itself succeeded. The action runs under its kind's
+// deadline (actions.deadlines), not under ctx: a caller that goes away does not stop it halfway. It
+// holds a lease on the request while it runs; if this process stops, Recover decides the outcome.
 func (s *Service) Approve(ctx context.Context, id, approver string) (Request, error) {
 	r, err := s.Get(ctx, id)
 	if err != nil {
@@ -145,8 +173,14 @@ func (s *Service) Approve(ctx context.Context, id, approver string) (Request, er
 		s.record(ctx, r, EventRefused, approver, err.Error())
 		return r, err
 	}
+	s.inflight.add()
+	defer s.inflight.done()
+	if s.stopping.Load() {
+		return r, errs.Unavailablef("perfbot is shutting down; approve again in a moment")
+	}
 	now := s.now().UTC()
-	claimed, ok, err := s.store.claim(ctx, uuid.MustParse(r.ID), approver, now)
+	deadline := s.deadline(r.Spec.Kind)
+	claimed, ok, err := s.store.claim(ctx, uuid.MustParse(r.ID), approver, now, s.instance, now.Add(s.leaseTTL), now.Add(deadline))
 	if err != nil {
 		return r, err
 	}
@@ -154,7 +188,7 @@ func (s *Service) Approve(ctx context.Context, id, approver string) (Request, er
 		return s.notPending(ctx, r.ID, now)
 	}
 	s.record(ctx, claimed, EventApproved, approver, "")
-	return s.run(ctx, claimed)
+	return s.run(ctx, claimed, deadline)
 }
 
 // Deny closes a pending request without running it. The requester (withdrawing it) and anyone who may
@@ -179,19 +213,6 @@ func (s *Service) Deny(ctx context.Context, id, user string) (Request, error) {
 	}
 	s.record(ctx, denied, EventDenied, user, "")
 	return denied, nil
-}
-
-// Expire marks every pending request past its expiry as expired, records each, and returns them so the
-// caller can update their messages. Approve and Deny refuse expired requests without it; it only tidies.
-func (s *Service) Expire(ctx context.Context) ([]Request, error) {
-	out, err := s.store.expire(ctx, s.now().UTC())
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range out {
-		s.record(ctx, r, EventExpired, "", "")
-	}
-	return out, nil
 }
 
 // mayApprove applies the approval rules that do not depend on the request's state.
@@ -255,8 +276,14 @@ func (s *Service) notPending(ctx context.Context, id string, now time.Time) (Req
 	}
 }
 
-// run executes a claimed request, verifies it and stores the outcome. Only the claimer calls it.
-func (s *Service) run(ctx context.Context, r Request) (Request, error) {
+// run executes a claimed request under its deadline, verifies it and stores the outcome, renewing
+// its lease meanwhile. Only the claimer calls it. When Shutdown stopped waiting for it, what it
+// would record is left to lease recovery instead: the pools may be closing under it.
+func (s *Service) run(ctx context.Context, r Request, deadline time.Duration) (Request, error) {
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), deadline,
+		errs.Conflictf("stopped at its deadline of %s (actions.deadlines.%s)", deadline, r.Spec.Kind))
+	defer cancel()
+	stopRenewing := s.keepLease(ctx, r.ID)
 	status, result := StatusSucceeded, ""
 	a, _, err := s.build(ctx, r.Spec)
 	if err == nil {
@@ -279,16 +306,70 @@ func (s *Service) run(ctx context.Context, r Request) (Request, error) {
 			s.record(ctx, r, EventVerified, "", verified)
 		}
 	}
+	stopRenewing()
+	if s.abandoned.Load() {
+		s.log.Warn("action outcome left to lease recovery: shutdown stopped waiting for it", "request", r.ID, "err", err)
+		return r, errs.Unavailablef("perfbot shut down while this ran; its outcome will be read from the target and posted")
+	}
 	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
 		status, result = StatusFailed, joinLines(executed, "failed: "+errs.UserMessage(err, r.ID))
 		s.record(ctx, r, EventFailed, "", err.Error())
 	}
-	// The outcome must be stored even when the caller's context has ended.
-	done, ferr := s.store.finish(context.WithoutCancel(ctx), r.ID, status, result, s.now().UTC())
+	// The outcome must be stored even when the deadline has passed.
+	done, ok, ferr := s.store.finish(context.WithoutCancel(ctx), r.ID, s.instance, status, result, s.now().UTC())
 	if ferr != nil {
 		return r, ferr
 	}
+	if !ok { // the lease lapsed and recovery decided meanwhile: what it stored stands
+		s.log.Warn("action outcome already decided by lease recovery", "request", r.ID, "status", status)
+		return s.Get(context.WithoutCancel(ctx), r.ID)
+	}
 	return done, nil
+}
+
+// keepLease renews this process's lease on request id every third of the lease's life until the
+// returned stop is called (which waits for the renewer to end) or shutdown abandons the request.
+func (s *Service) keepLease(ctx context.Context, id string) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+			if s.abandoned.Load() {
+				return
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.leaseTTL/3)
+			ok, err := s.store.renew(rctx, id, s.instance, s.now().UTC().Add(s.leaseTTL))
+			cancel()
+			if err != nil {
+				s.log.Warn("renew action lease", "request", id, "err", err)
+			} else if !ok {
+				s.log.Warn("action lease lost: another process recovered this request", "request", id)
+				return
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// deadline is how long an action of kind may run: actions.deadlines, else the built-in default.
+func (s *Service) deadline(kind Kind) time.Duration {
+	if d := s.cfg.Actions.Deadlines[string(kind)].D(); d > 0 {
+		return d
+	}
+	if d := config.DefaultActionDeadlines[string(kind)].D(); d > 0 {
+		return d
+	}
+	return 10 * time.Minute
 }
 
 func joinLines(a, b string) string {

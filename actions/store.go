@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -46,32 +47,38 @@ type Request struct {
 	Plan       Plan
 	// Result is what execution and verification reported, or the error that stopped them.
 	Result string
+	// MessageChannel and MessageTS locate the approval message, once the bot has posted it.
+	MessageChannel, MessageTS string
+	// LeaseOwner is the process running an executing request; it holds it until LeaseUntil and
+	// renews it while it runs. A lapsed lease means that process stopped: see Service.Recover.
+	LeaseOwner string
+	LeaseUntil time.Time
+	// Deadline is when an executing request is stopped (actions.deadlines of its kind).
+	Deadline time.Time
 }
 
 // store is the SQL of the approval flow; every state change is one conditional statement.
 type store struct{ pool *pgxpool.Pool }
 
 const requestColumns = `id, spec, requested_by, channel, incident_ref, created_at, expires_at, status,
-	approved_by, denied_by, decided_at, finished_at, plan_detail, result`
+	approved_by, denied_by, decided_at, finished_at, plan_detail, result,
+	message_channel, message_ts, lease_owner, lease_until, deadline_at`
 
 func scanRequest(row pgx.Row) (Request, error) {
 	var r Request
 	var id uuid.UUID
-	var decided, finished *time.Time
+	var decided, finished, leaseUntil, deadline *time.Time
 	var status string
 	err := row.Scan(&id, &r.Spec, &r.RequestedBy, &r.Channel, &r.IncidentRef, &r.CreatedAt, &r.ExpiresAt,
-		&status, &r.ApprovedBy, &r.DeniedBy, &decided, &finished, &r.Plan, &r.Result)
+		&status, &r.ApprovedBy, &r.DeniedBy, &decided, &finished, &r.Plan, &r.Result,
+		&r.MessageChannel, &r.MessageTS, &r.LeaseOwner, &leaseUntil, &deadline)
 	if err != nil {
 		return Request{}, err
 	}
 	r.ID, r.Status = id.String(), Status(status)
 	r.CreatedAt, r.ExpiresAt = r.CreatedAt.UTC(), r.ExpiresAt.UTC()
-	if decided != nil {
-		r.DecidedAt = decided.UTC()
-	}
-	if finished != nil {
-		r.FinishedAt = finished.UTC()
-	}
+	r.DecidedAt, r.FinishedAt = utcOrZero(decided), utcOrZero(finished)
+	r.LeaseUntil, r.Deadline = utcOrZero(leaseUntil), utcOrZero(deadline)
 	return r, nil
 }
 
@@ -96,13 +103,22 @@ func (s *store) get(ctx context.Context, id uuid.UUID) (Request, error) {
 	return r, err
 }
 
-// claim moves a pending, unexpired request to executing in one conditional UPDATE. Of any number of
-// concurrent callers on any number of replicas exactly one gets ok=true.
-func (s *store) claim(ctx context.Context, id uuid.UUID, approver string, now time.Time) (Request, bool, error) {
+func utcOrZero(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// claim moves a pending, unexpired request to executing in one conditional UPDATE, leased to owner
+// until leaseUntil and to be stopped at deadline. Of any number of concurrent callers on any number
+// of replicas exactly one gets ok=true.
+func (s *store) claim(ctx context.Context, id uuid.UUID, approver string, now time.Time, owner string,
+	leaseUntil, deadline time.Time) (Request, bool, error) {
 	r, err := scanRequest(s.pool.QueryRow(ctx, `UPDATE action_requests
-		SET status = 'executing', approved_by = $2, decided_at = $3
+		SET status = 'executing', approved_by = $2, decided_at = $3, lease_owner = $4, lease_until = $5, deadline_at = $6
 		WHERE id = $1 AND status = 'pending' AND expires_at > $3
-		RETURNING `+requestColumns, id, approver, now))
+		RETURNING `+requestColumns, id, approver, now, owner, leaseUntil, deadline))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Request{}, false, nil
 	}
@@ -127,36 +143,31 @@ func (s *store) deny(ctx context.Context, id uuid.UUID, user string, now time.Ti
 	return r, true, nil
 }
 
-// finish stores the outcome of an executing request.
-func (s *store) finish(ctx context.Context, id string, status Status, result string, now time.Time) (Request, error) {
+// finish stores the outcome of an executing request that owner still holds; ok is false when it
+// no longer does (its lease lapsed and the clock decided the outcome from what is there).
+func (s *store) finish(ctx context.Context, id, owner string, status Status, result string, now time.Time) (Request, bool, error) {
 	r, err := scanRequest(s.pool.QueryRow(ctx, `UPDATE action_requests
-		SET status = $2, result = $3, finished_at = $4
-		WHERE id = $1 AND status = 'executing'
-		RETURNING `+requestColumns, uuid.MustParse(id), string(status), result, now))
-	if err != nil {
-		return Request{}, fmt.Errorf("store outcome of action request %s: %w", id, err)
+		SET status = $2, result = $3, finished_at = $4, lease_owner = '', lease_until = NULL
+		WHERE id = $1 AND status = 'executing' AND lease_owner = $5
+		RETURNING `+requestColumns, uuid.MustParse(id), string(status), result, now, owner))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, false, nil
 	}
-	return r, nil
+	if err != nil {
+		return Request{}, false, fmt.Errorf("store outcome of action request %s: %w", id, err)
+	}
+	return r, true, nil
 }
 
-// expire marks every pending request whose time is up as expired and returns them.
-func (s *store) expire(ctx context.Context, now time.Time) ([]Request, error) {
-	rows, err := s.pool.Query(ctx, `UPDATE action_requests
-		SET status = 'expired', decided_at = expires_at
-		WHERE status = 'pending' AND expires_at <= $1
-		RETURNING `+requestColumns, now)
-	if err != nil {
-		return nil, fmt.Errorf("expire action requests: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Request, error) { return scanRequest(row) })
-	if err != nil {
-		return nil, fmt.Errorf("expire action requests: %w", err)
-	}
-	return out, nil
+// querier is a pool or a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-func (s *store) addEvent(ctx context.Context, e Event) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO action_events (request_id, at, kind, actor, detail)
+func (s *store) addEvent(ctx context.Context, e Event) error { return addEventTo(ctx, s.pool, e) }
+
+func addEventTo(ctx context.Context, q querier, e Event) error {
+	_, err := q.Exec(ctx, `INSERT INTO action_events (request_id, at, kind, actor, detail)
 		VALUES ($1, $2, $3, $4, $5)`, uuid.MustParse(e.RequestID), e.At, string(e.Kind), e.Actor, e.Detail)
 	if err != nil {
 		return fmt.Errorf("insert action event: %w", err)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,14 +26,17 @@ import (
 
 // App is a running perfbot: the bot, its HTTP listener and the escalation clock. Tests start it too.
 type App struct {
-	Addr   string // the HTTP listener's address
-	Bot    *bot.Bot
-	Store  *incidents.Store
-	cancel context.CancelFunc
-	errc   chan error
-	close  []func()
-	// bg tracks the bot and the escalation loop, which still use the pools while they wind down.
+	Addr    string // the HTTP listener's address
+	Bot     *bot.Bot
+	Store   *incidents.Store
+	Actions *actions.Service
+	cancel  context.CancelFunc
+	errc    chan error
+	close   []func()
+	// bg tracks the bot and the clocks, which still use the pools while they wind down.
 	bg sync.WaitGroup
+	// shutdownWait bounds how long Close waits for running actions (actions.shutdown_wait).
+	shutdownWait time.Duration
 }
 
 // Option changes how Start wires perfbot (tests inject a clock and a faster escalation tick).
@@ -41,6 +45,7 @@ type Option func(*startOptions)
 type startOptions struct {
 	now             func() time.Time
 	escalationEvery time.Duration
+	actionsEvery    time.Duration
 }
 
 // WithClock makes incidents and escalations read time from now.
@@ -51,14 +56,20 @@ func WithEscalationEvery(d time.Duration) Option {
 	return func(o *startOptions) { o.escalationEvery = d }
 }
 
+// WithActionClockEvery sets how often the action clock expires requests, recovers lapsed leases
+// and tells the outcomes it decided.
+func WithActionClockEvery(d time.Duration) Option {
+	return func(o *startOptions) { o.actionsEvery = d }
+}
+
 // Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
 func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
-	so := startOptions{now: time.Now, escalationEvery: 5 * time.Second}
+	so := startOptions{now: time.Now, escalationEvery: 5 * time.Second, actionsEvery: 5 * time.Second}
 	for _, o := range opts {
 		o(&so)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	a := &App{cancel: cancel, errc: make(chan error, 3)}
+	a := &App{cancel: cancel, errc: make(chan error, 4), shutdownWait: cfg.Actions.ShutdownWait.D()}
 	pool, err := openState(ctx, cfg.State.PostgresDSN)
 	if err != nil {
 		cancel()
@@ -79,8 +90,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	backends := NewBackends(cfg, nil)
 	a.close = append(a.close, backends.Close)
 	h := handlers.New(cfg, backends, log)
+	hooks := &botHooks{Timeline: Timeline{Store: a.Store, Log: log}}
 	a.Bot, err = bot.New(bot.Options{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL,
-		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: Timeline{Store: a.Store, Log: log}})
+		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: hooks})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -95,40 +107,50 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	h.Add(act.Commands()...)
 	a.Bot.HandleApprovals(act)
+	hooks.actions = a.Actions
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
 	a.Addr = ln.Addr().String()
-	srv := &http.Server{Handler: a.routes(cfg, inc, log), ReadHeaderTimeout: 5 * time.Second}
+	routes, on, off := a.routes(cfg, inc.OnAlert)
+	log.Info("http listening", "addr", a.Addr, "on", strings.Join(on, ", "), "off", strings.Join(off, ", "))
+	srv := &http.Server{Handler: routes, ReadHeaderTimeout: 5 * time.Second}
 	a.close = append(a.close, func() { _ = srv.Close() })
 	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
-	a.bg.Add(2)
+	a.bg.Add(3)
 	go func() { defer a.bg.Done(); a.errc <- a.Bot.Run(ctx) }()
 	go func() {
 		defer a.bg.Done()
 		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
 	}()
+	go func() { // its first tick, at start-up, recovers what a stopped process left executing
+		defer a.bg.Done()
+		a.errc <- ignoreCanceled(a.Actions.RunClock(ctx, so.actionsEvery))
+	}()
 	return a, nil
 }
 
-// actions builds the approval-gated changes over the first service's Kubernetes and database clients.
+// actions builds the approval-gated changes over the first service's Kubernetes and database
+// clients; the outcomes its clock decides are shown in the approval messages.
 func (a *App) actions(cfg *config.Config, pool *pgxpool.Pool, backends *Backends, log *slog.Logger, now func() time.Time) (*handlers.Actions, error) {
 	env, err := backends.Env("", 0)
 	if err != nil {
 		return nil, err
 	}
+	msgs := &ApprovalMessages{Bot: a.Bot}
 	opts := actions.Options{Config: cfg, State: pool, Kube: env.Kube, DB: env.Postgres, Log: log, Now: now,
-		Recorder: ActionRecorder{Store: a.Store}, Incidents: IncidentFor{Store: a.Store}}
+		Recorder: ActionRecorder{Store: a.Store}, Incidents: IncidentFor{Store: a.Store}, Messages: msgs}
 	if cfg.Actions.ApproverGroup != "" {
 		opts.Approvers = a.Bot.Approvers(cfg.Actions.ApproverGroup)
 	}
-	svc, err := actions.New(opts)
+	a.Actions, err = actions.New(opts)
 	if err != nil {
 		return nil, err
 	}
-	return handlers.NewActions(svc, cfg.Actions.Approvers, cfg.Actions.ApproverGroup), nil
+	msgs.Actions = handlers.NewActions(a.Actions, cfg.Actions.Approvers, cfg.Actions.ApproverGroup)
+	return msgs.Actions, nil
 }
 
 // openState connects to perfbot's own database, naming the connections so actions never cancel them.
@@ -147,23 +169,52 @@ func openState(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-func (a *App) routes(cfg *config.Config, inc *handlers.Incidents, log *slog.Logger) http.Handler {
+// routes are the HTTP endpoints. An endpoint guarded by a token is mounted only when its token is
+// set: without one it is off (404), never open. It returns which endpoints are on and which off, and why.
+func (a *App) routes(cfg *config.Config, onAlert func(context.Context, incidents.Alert) error) (h http.Handler, on, off []string) {
 	mux := http.NewServeMux()
-	mux.Handle("POST /alertmanager", incidents.AlertHandler(a.Store, incidents.AlertOptions{
-		Token: cfg.HTTP.AlertmanagerToken, OnAlert: inc.OnAlert, Log: log}))
-	mux.Handle("GET /incidents/{id}/postmortem", incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.AlertmanagerToken))
+	guarded := []struct {
+		pattern, token, setting string
+		h                       http.Handler
+	}{
+		{"POST /alertmanager", cfg.HTTP.AlertmanagerToken, "http.alertmanager_token",
+			incidents.AlertHandler(a.Store, incidents.AlertOptions{Token: cfg.HTTP.AlertmanagerToken, OnAlert: onAlert})},
+		{"GET /incidents/{id}/postmortem", cfg.HTTP.PostmortemToken, "http.postmortem_token",
+			incidents.PostmortemHandler(a.Store, nil, cfg.HTTP.PostmortemToken)},
+	}
+	for _, g := range guarded {
+		if g.token == "" {
+			off = append(off, g.pattern+" ("+g.setting+" is empty)")
+			continue
+		}
+		mux.Handle(g.pattern, g.h)
+		on = append(on, g.pattern)
+	}
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux
+	return mux, append(on, "GET /metrics", "GET /healthz"), off
 }
 
 // Wait returns when the first part of the app stops (an error, or nil when ctx ended).
 func (a *App) Wait() error { return <-a.errc }
 
-// Close stops everything Start started.
+// Close stops everything Start started. New approvals are refused at once; running actions get
+// actions.shutdown_wait to finish, and those still running then are left to lease recovery rather
+// than have the pools closed under them.
 func (a *App) Close() {
 	a.cancel()
+	actionsDone := make(chan struct{})
+	go func() {
+		defer close(actionsDone)
+		if a.Actions == nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), a.shutdownWait)
+		defer cancel()
+		_ = a.Actions.Shutdown(ctx)
+	}()
 	a.bg.Wait() // running commands finish (bounded by the bot's shutdown grace) before the pools close
+	<-actionsDone
 	for i := len(a.close) - 1; i >= 0; i-- {
 		a.close[i]()
 	}

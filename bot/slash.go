@@ -73,8 +73,10 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 		b.showError(ctx, req, err, placeholder)
 	case rep.Approval != nil:
 		text, blocks := RenderApproval(*rep.Approval)
-		if b.settle(ctx, req, placeholder, text, blocks) == "" {
+		if ts := b.settle(ctx, req, placeholder, text, blocks); ts == "" {
 			b.log.Error("approval request not posted", "request", rep.Approval.ID, "work", req.String())
+		} else {
+			rec.ID = req.channel + ":" + ts // where the approval message is, so it can be updated later
 		}
 	case rep.Ephemeral:
 		b.ephemeralReport(ctx, req, rep)

@@ -152,8 +152,12 @@ type State struct {
 // HTTP is perfbot's own listener (Alertmanager webhook, postmortems, metrics).
 type HTTP struct {
 	Listen string `yaml:"listen"`
-	// AlertmanagerToken guards the Alertmanager webhook and the postmortem endpoint (bearer token).
+	// AlertmanagerToken is the bearer token Alertmanager sends to POST /alertmanager. Empty turns
+	// the webhook off (404): an endpoint without a token is never open.
 	AlertmanagerToken string `yaml:"alertmanager_token"`
+	// PostmortemToken is the bearer token for reading GET /incidents/{id}/postmortem; it is not the
+	// webhook's (that one can open incidents, this one reads them). Empty turns the endpoint off (404).
+	PostmortemToken string `yaml:"postmortem_token"`
 }
 
 // Commands bounds how long a command may take.
@@ -166,7 +170,17 @@ type Commands struct {
 type Incidents struct {
 	OnCall []string          `yaml:"on_call"`
 	Levels []EscalationLevel `yaml:"levels"`
+	// MayResolve says who may escalate or resolve an incident: Slack user IDs, and the words
+	// "responders" (whoever opened it and the users its fired levels paged) and "on_call"
+	// (incidents.on_call). Default: responders and on_call.
+	MayResolve []string `yaml:"may_resolve"`
 }
+
+// The words incidents.may_resolve accepts besides user IDs.
+const (
+	MayResolveResponders = "responders"
+	MayResolveOnCall     = "on_call"
+)
 
 // EscalationLevel is one rung of the runbook's escalation ladder.
 type EscalationLevel struct {
@@ -183,6 +197,19 @@ type Actions struct {
 	Allowed       []string          `yaml:"allowed"`
 	Deployments   []DeploymentLimit `yaml:"deployments"`
 	Databases     []string          `yaml:"databases"`
+	// Deadlines bound how long an approved action of each kind (scale, limits, analyze, index,
+	// cancel) may run before it is stopped and fails; unset kinds take DefaultActionDeadlines.
+	Deadlines map[string]Duration `yaml:"deadlines"`
+	// ShutdownWait is how long a stopping perfbot waits for the actions it runs; those still running
+	// then are left to lease recovery (another replica, or this one when it starts again).
+	ShutdownWait Duration `yaml:"shutdown_wait"`
+}
+
+// DefaultActionDeadlines are the deadlines of actions whose kind actions.deadlines does not name.
+// CREATE INDEX CONCURRENTLY on a large, busy table may take hours.
+var DefaultActionDeadlines = map[string]Duration{
+	"scale": Duration(2 * time.Minute), "limits": Duration(2 * time.Minute), "analyze": Duration(30 * time.Minute),
+	"index": Duration(6 * time.Hour), "cancel": Duration(time.Minute),
 }
 
 // DeploymentLimit is one deployment actions may touch, and the replica range allowed.

@@ -27,6 +27,18 @@ func (c *Config) ApplyDefaults() {
 	def(&c.State.RedisAddr, "127.0.0.1:6379")
 	def(&c.TimeZone, "UTC")
 	def(&c.Actions.Expiry, Duration(15*time.Minute))
+	def(&c.Actions.ShutdownWait, Duration(20*time.Second))
+	if c.Actions.Deadlines == nil {
+		c.Actions.Deadlines = map[string]Duration{}
+	}
+	for kind, d := range DefaultActionDeadlines {
+		if c.Actions.Deadlines[kind] == 0 {
+			c.Actions.Deadlines[kind] = d
+		}
+	}
+	if len(c.Incidents.MayResolve) == 0 {
+		c.Incidents.MayResolve = []string{MayResolveResponders, MayResolveOnCall}
+	}
 	if len(c.Incidents.Levels) == 0 {
 		c.Incidents.Levels = []EscalationLevel{
 			{Name: "Level 1: developer on-call", After: 0},

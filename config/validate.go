@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -47,6 +48,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePeople(&errs)
+	c.validateActions(&errs)
 	return errors.Join(errs...)
 }
 
@@ -120,6 +122,9 @@ func (c *Config) validatePeople(errs *problems) {
 		}
 		checkIDs(errs, p+".page", l.Page, userOrGroupID, "a Slack user ID (U… or W…) or user group ID (S…)")
 	}
+	checkIDs(errs, "incidents.may_resolve", c.Incidents.MayResolve, func(id string) bool {
+		return id == MayResolveResponders || id == MayResolveOnCall || textfmt.IsUserID(id)
+	}, `a Slack user ID (U… or W…), "responders" or "on_call"`)
 	checkIDs(errs, "actions.approvers", c.Actions.Approvers, textfmt.IsUserID, "a Slack user ID (U… or W…)")
 	if g := c.Actions.ApproverGroup; g != "" && !textfmt.IsGroupID(g) {
 		errs.add("actions.approver_group: %q is not a Slack user group ID (S…)", g)
@@ -148,4 +153,38 @@ func checkURL(errs *problems, field, raw string, required bool) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs.add("%s: %q is not an http(s) URL", field, raw)
 	}
+}
+
+// validateActions checks that enabled actions are known and someone may approve them, the per-kind
+// deadlines and the shutdown wait.
+func (c *Config) validateActions(errs *problems) {
+	kinds := sortedKeys(DefaultActionDeadlines)
+	for i, k := range c.Actions.Allowed {
+		if _, ok := DefaultActionDeadlines[k]; !ok {
+			errs.add("actions.allowed[%d]: %q is not an action (actions are %s)", i, k, strings.Join(kinds, ", "))
+		}
+	}
+	if len(c.Actions.Allowed) > 0 && len(c.Actions.Approvers) == 0 && c.Actions.ApproverGroup == "" {
+		errs.add("actions.allowed enables %s, but nobody may approve them: set actions.approvers (Slack user IDs) "+
+			"or actions.approver_group (a user group ID), or leave actions.allowed empty", strings.Join(c.Actions.Allowed, ", "))
+	}
+	for _, k := range sortedKeys(c.Actions.Deadlines) {
+		if _, ok := DefaultActionDeadlines[k]; !ok {
+			errs.add("actions.deadlines.%s: not an action (actions are %s)", k, strings.Join(kinds, ", "))
+		} else if c.Actions.Deadlines[k] <= 0 {
+			errs.add("actions.deadlines.%s: %s must be positive", k, c.Actions.Deadlines[k].D())
+		}
+	}
+	if c.Actions.ShutdownWait < 0 {
+		errs.add("actions.shutdown_wait: %s must not be negative", c.Actions.ShutdownWait.D())
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

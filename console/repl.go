@@ -9,6 +9,7 @@ import (
 
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // Handler runs one command.
@@ -26,10 +27,11 @@ func Exec(ctx context.Context, h Handler, line, user string, out io.Writer) erro
 	}
 	rep, err := h.Handle(ctx, handlers.Request{Text: strings.TrimSpace(text), User: user, Channel: "console"})
 	if err != nil {
+		// A backend's error may hold a DSN, a token or a password: the terminal shows it redacted.
 		if errs.KindOf(err) == errs.Internal {
-			fmt.Fprintln(out, "internal error:", sanitize(err.Error()))
+			fmt.Fprintln(out, "internal error:", sanitize(probes.RedactText(err.Error())))
 		} else {
-			fmt.Fprintln(out, sanitize(errs.UserMessage(err, "console")))
+			fmt.Fprintln(out, sanitize(probes.RedactText(errs.UserMessage(err, "console"))))
 		}
 		return err
 	}

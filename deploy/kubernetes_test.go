@@ -63,7 +63,8 @@ func TestPerfbotDeploymentIsAccepted(t *testing.T) {
 		case *corev1.ConfigMap:
 			_, err = c.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o, dry)
 			env := map[string]string{"SLACK_APP_TOKEN": "xapp-1", "SLACK_BOT_TOKEN": "xoxb-1", "STUDIO_DATABASE_URL": "postgres://x@db/studio",
-				"PERFBOT_DATABASE_URL": "postgres://x@db/perfbot", "PERFBOT_ALERTMANAGER_TOKEN": "t"}
+				"PERFBOT_DATABASE_URL": "postgres://x@db/perfbot", "PERFBOT_ALERTMANAGER_TOKEN": "t", "PERFBOT_POSTMORTEM_TOKEN": "p",
+				"PERFBOT_APPROVER_GROUP": "S0APPROVE"}
 			cfg, perr := config.Parse([]byte(o.Data["perfbot.yaml"]), func(k string) string { return env[k] })
 			if perr != nil {
 				t.Fatalf("shipped perfbot.yaml: %v", perr)

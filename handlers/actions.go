@@ -115,7 +115,14 @@ func (a *Actions) whoMayApprove() Text {
 }
 
 func (a *Actions) report(r actions.Request) Report {
-	ap := &Approval{ID: r.ID, Summary: r.Spec.Summary(), RequestedBy: r.RequestedBy, DryRun: r.Plan.DryRun,
+	ap := a.Approval(r)
+	return Report{Command: "/perf " + string(r.Spec.Kind), Title: "Approval needed: " + ap.Summary, Approval: &ap}
+}
+
+// Approval is how request r is shown to approvers: what it changes, who asked, who may approve,
+// and where it stands.
+func (a *Actions) Approval(r actions.Request) Approval {
+	ap := Approval{ID: r.ID, Summary: r.Spec.Summary(), RequestedBy: r.RequestedBy, DryRun: r.Plan.DryRun,
 		Warnings: r.Plan.Warnings, Approvers: a.approvers, ApproverGroup: a.group, ExpiresAt: r.ExpiresAt, Status: string(r.Status), Result: r.Result}
 	for _, c := range r.Plan.Changes {
 		ap.Changes = append(ap.Changes, Change{What: c.What, From: c.From, To: c.To})
@@ -124,5 +131,5 @@ func (a *Actions) report(r actions.Request) Report {
 	if r.DeniedBy != "" {
 		ap.DecidedBy = r.DeniedBy
 	}
-	return Report{Command: "/perf " + string(r.Spec.Kind), Title: "Approval needed: " + ap.Summary, Approval: ap}
+	return ap
 }

@@ -181,6 +181,9 @@ func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) 
 	if err != nil {
 		return Report{}, err
 	}
+	if err := in.mayDecide(ctx, inc, req.User, "escalate"); err != nil {
+		return Report{}, err
+	}
 	esc, err := in.store.Escalate(ctx, inc.ID, req.User, Pager{WS: in.ws})
 	if err != nil {
 		return Report{}, err
@@ -192,6 +195,9 @@ func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) 
 func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (Report, error) {
 	inc, err := in.here(ctx, req)
 	if err != nil {
+		return Report{}, err
+	}
+	if err := in.mayDecide(ctx, inc, req.User, "resolve"); err != nil {
 		return Report{}, err
 	}
 	inc, err = in.store.Resolve(ctx, inc.ID, req.User, strings.Join(args, " "))

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
@@ -50,13 +51,18 @@ func kubeScene(t *testing.T, c kubernetes.Interface) (ns string) {
 		return l.Items
 	}
 	stacktest.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool { return len(pods()) == 2 }, "pods not created")
-	// The rollout: a new image makes ReplicaSet revision 2.
-	cur, err := c.AppsV1().Deployments(ns).Get(ctx, "studio", metav1.GetOptions{})
+	// The rollout: a new image makes ReplicaSet revision 2. The test's own writes read the object
+	// again when the controller manager wrote it in between.
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur, err := c.AppsV1().Deployments(ns).Get(ctx, "studio", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.Template.Spec.Containers[0].Image = "agentic-studio:1.1.0"
+		_, err = c.AppsV1().Deployments(ns).Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Spec.Template.Spec.Containers[0].Image = "agentic-studio:1.1.0"
-	if _, err := c.AppsV1().Deployments(ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
@@ -64,13 +70,22 @@ func kubeScene(t *testing.T, c kubernetes.Interface) (ns string) {
 		return err == nil && len(l.Items) == 2
 	}, "no second ReplicaSet")
 	p := pods()[0]
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
-	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Image: "agentic-studio:1.1.0", RestartCount: 5,
-		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
-		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
-			FinishedAt: metav1.NewTime(time.Now().Add(-time.Minute))}}}}
-	if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
+	err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur, err := c.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		p = *cur
+		p.Status.Phase = corev1.PodRunning
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: metav1.Now()}}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", Image: "agentic-studio:1.1.0", RestartCount: 5,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
+				FinishedAt: metav1.NewTime(time.Now().Add(-time.Minute))}}}}
+		_, err = c.CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	ts := metav1.Now()

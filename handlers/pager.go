@@ -2,31 +2,37 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/internal/textfmt"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // Pager pages an escalation level in the incident's channel: it mentions and invites the level's people.
 type Pager struct{ WS Workspace }
 
-// Page posts the escalation and invites the level's users.
+// inviteFailure is one person the page could not bring into the channel, and why.
+type inviteFailure struct {
+	user string
+	err  error
+}
+
+// maxReasonRunes bounds how much of an invite error the channel is shown.
+const maxReasonRunes = 120
+
+// Page invites the level's users into the incident's channel, each on their own so one who cannot be
+// invited (deactivated, unknown, from another workspace) keeps nobody else out, then posts the page
+// mentioning everyone on the level whatever the invites did, saying who could not be invited and
+// why. The invites get at most half of ctx's time, so the page itself is never starved. It returns
+// an error only when the page could not be posted: a level whose message went out has been paged.
 func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Level) error {
 	if inc.ChannelID == "" {
 		return fmt.Errorf("page level %d: %w", l.Number, incidents.ErrNoChannel)
 	}
-	var users []string
-	for _, id := range l.Page {
-		if textfmt.IsUserID(id) {
-			users = append(users, id)
-		}
-	}
-	if len(users) > 0 {
-		if err := p.WS.Invite(ctx, inc.ChannelID, users); err != nil {
-			return fmt.Errorf("invite level %d: %w", l.Number, err)
-		}
-	}
+	failed := p.invite(ctx, inc.ChannelID, l.Page)
 	parts := []Part{IconEscalation, Bold("Escalation — " + l.Name), Plain(fmt.Sprintf(" (unresolved after %s). ", l.After))}
 	if len(l.Page) == 0 {
 		parts = append(parts, Plain("Nobody is configured to page at this level (incidents.levels)."))
@@ -40,5 +46,42 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 	if len(l.Page) > 0 {
 		parts = append(parts, Plain(" please join."))
 	}
-	return p.WS.Post(ctx, inc.ChannelID, T(parts...))
+	for i, f := range failed {
+		if i == 0 {
+			parts = append(parts, Break(), Plain("Could not invite "))
+		} else {
+			parts = append(parts, Plain("; "))
+		}
+		parts = append(parts, Who(f.user), Plain(" ("), Data(textfmt.Truncate(probes.RedactText(f.err.Error()), maxReasonRunes)), Plain(")"))
+	}
+	if len(failed) > 0 {
+		parts = append(parts, Plain(": please add them by hand."))
+	}
+	if err := p.WS.Post(ctx, inc.ChannelID, T(parts...)); err != nil {
+		errs := []error{err}
+		for _, f := range failed {
+			errs = append(errs, fmt.Errorf("invite %s: %w", f.user, f.err))
+		}
+		return fmt.Errorf("page level %d: %w", l.Number, errors.Join(errs...))
+	}
+	return nil
+}
+
+// invite invites each user on page (groups and names cannot be invited) and returns who failed.
+func (p Pager) invite(ctx context.Context, channel string, page []string) []inviteFailure {
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+		defer cancel()
+	}
+	var failed []inviteFailure
+	for _, id := range page {
+		if !textfmt.IsUserID(id) {
+			continue
+		}
+		if err := p.WS.Invite(ctx, channel, []string{id}); err != nil {
+			failed = append(failed, inviteFailure{user: id, err: err})
+		}
+	}
+	return failed
 }

@@ -134,8 +134,9 @@ func PostmortemFilename(inc Incident) string {
 }
 
 // PostmortemHandler serves GET /incidents/{id}/postmortem as text/markdown, regenerating it from
-// the timeline; {id} is anything Lookup accepts (UUID, number, channel). When token is not
-// empty the request must carry "Authorization: Bearer <token>". Mount it with a pattern, e.g.
+// the timeline; {id} is anything Lookup accepts (UUID, number, channel). The request must carry
+// "Authorization: Bearer <token>"; an empty token refuses every request (an endpoint is never open
+// by accident, and perfbot run does not mount it at all then). Mount it with a pattern, e.g.
 // mux.Handle("GET /incidents/{id}/postmortem", incidents.PostmortemHandler(st, loc, token)).
 func PostmortemHandler(st *Store, loc *time.Location, token string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +145,7 @@ func PostmortemHandler(st *Store, loc *time.Location, token string) http.Handler
 			http.Error(w, "GET only", http.StatusMethodNotAllowed)
 			return
 		}
-		if token != "" && !bearerOK(r, token) {
+		if token == "" || !bearerOK(r, token) {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}

@@ -103,6 +103,12 @@ func (r Runner) runAlone(parent context.Context, env *Env, p Probe) Result {
 	}
 	res.Probe, res.Title = p.Name, p.Title
 	res.Duration = time.Since(start)
+	// A finding that could not be checked says why in its backend's words: redact them like a failed probe's.
+	for i := range res.Findings {
+		if res.Findings[i].Status == Unknown {
+			res.Findings[i].Message = RedactText(res.Findings[i].Message)
+		}
+	}
 	if res.Err != nil {
 		res.TimedOut = ctx.Err() != nil || isTimeout(res.Err)
 		res.Status = Unknown

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/perfbot/perfbot/config"
@@ -47,13 +48,7 @@ func TestSlackScaleNeedsASecondPerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := scale.Spec.Replicas
-	t.Cleanup(func() {
-		s, err := admin.AppsV1().Deployments("agentic-studio").GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
-		if err == nil {
-			s.Spec.Replicas = before
-			_, _ = admin.AppsV1().Deployments("agentic-studio").UpdateScale(context.Background(), "agentic-studio", s, metav1.UpdateOptions{})
-		}
-	})
+	t.Cleanup(func() { restoreReplicas(t, admin.AppsV1().Deployments("agentic-studio"), before) })
 	target := int32(5)
 	if before == target {
 		target = 4
@@ -141,4 +136,64 @@ func (w *world) approvalRequest(t *testing.T, channel string) slackserver.Messag
 		return false
 	})
 	return req
+}
+
+// TestSlackExpiredRequestIsUpdatedInPlace: a request nobody approves expires on the clock: its
+// approval message loses its buttons and says expired, and the incident timeline records the expiry
+// once.
+func TestSlackExpiredRequestIsUpdatedInPlace(t *testing.T) {
+	ctx := context.Background()
+	dbName, dsn := stacktest.NamedDatabase(t, "perfbot_e2e_target")
+	target, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close(ctx)
+	if _, err := target.Exec(ctx, `CREATE TABLE ideas (id int PRIMARY KEY, title text)`); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, nil, func(c *config.Config) {
+		c.Services[0].Postgres.DSN = dsn
+		c.Actions = config.Actions{Allowed: []string{"analyze"}, Approvers: []string{"U0BOB"}, Databases: []string{dbName},
+			Expiry: config.Duration(time.Second)}
+	})
+	w.slash(t, w.channel, "incident open expiry drill sev3")
+	var inc slackserver.Channel
+	w.wait(t, 15*time.Second, "incident channel", func() bool { var ok bool; inc, ok = w.channelNamed("inc-"); return ok })
+	w.wait(t, 15*time.Second, "opening summary", func() bool { return countMessages(w.slack.Messages(inc.ID), "Incident #1") > 0 })
+	w.slash(t, inc.ID, "analyze ideas")
+	var req slackserver.Message // found whether or not the clock got to it first
+	w.wait(t, 15*time.Second, "the approval message", func() bool {
+		for _, m := range w.slack.Messages(inc.ID) {
+			if strings.HasPrefix(m.Text, "Approval ") && strings.Contains(m.Text, "ANALYZE") {
+				req = m
+				return true
+			}
+		}
+		return false
+	})
+	w.wait(t, 30*time.Second, "the request shown expired", func() bool {
+		m, _ := w.slack.Message(inc.ID, req.TS)
+		return strings.Contains(string(m.Blocks), "expired") && !strings.Contains(string(m.Blocks), "approve:")
+	})
+	if m, _ := w.slack.Message(inc.ID, req.TS); m.Edits == 0 {
+		t.Errorf("the approval message was not updated in place")
+	}
+	incident, err := w.app.Store.ByChannel(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := w.app.Store.Timeline(ctx, incident.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := 0
+	for _, e := range events {
+		if e.Kind == incidents.KindActionDenied && strings.HasPrefix(e.Summary, "expired without approval: ANALYZE public.ideas") {
+			expired++
+		}
+	}
+	if expired != 1 {
+		t.Errorf("%d expiry events in the timeline, want 1: %+v", expired, events)
+	}
 }

@@ -17,8 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/config"
@@ -76,16 +78,7 @@ func scaleTarget(t *testing.T) int32 {
 		t.Fatalf("the stack's agentic-studio Deployment (scripts/stack up creates it): %v", err)
 	}
 	before := sc.Spec.Replicas
-	t.Cleanup(func() {
-		s, err := deps.GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
-		if err == nil && s.Spec.Replicas != before {
-			s.Spec.Replicas = before
-			_, err = deps.UpdateScale(context.Background(), "agentic-studio", s, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			t.Errorf("restore agentic-studio to %d replicas: %v", before, err)
-		}
-	})
+	t.Cleanup(func() { restoreReplicas(t, deps, before) })
 	if before >= 6 {
 		return before - 1
 	}
@@ -235,4 +228,22 @@ func threadReplies(w *world, channel, ts string) int {
 		}
 	}
 	return n
+}
+
+// restoreReplicas sets agentic-studio back to n replicas, reading the scale again whenever the
+// controller manager wrote the Deployment in between.
+func restoreReplicas(t *testing.T, deps appsv1client.DeploymentInterface, n int32) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		s, err := deps.GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
+		if err != nil || s.Spec.Replicas == n {
+			return err
+		}
+		s.Spec.Replicas = n
+		_, err = deps.UpdateScale(context.Background(), "agentic-studio", s, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Errorf("restore agentic-studio to %d replicas: %v", n, err)
+	}
 }

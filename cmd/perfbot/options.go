@@ -65,6 +65,14 @@ func cmdCheckConfig(o options, getenv func(string) string, stdout, stderr io.Wri
 	for _, name := range cfg.MissingEnv {
 		fmt.Fprintf(stdout, "note: environment variable %s is not set (needed by perfbot run if it holds a token)\n", name)
 	}
+	for _, e := range []struct{ token, setting, endpoint string }{
+		{cfg.HTTP.AlertmanagerToken, "http.alertmanager_token", "POST /alertmanager"},
+		{cfg.HTTP.PostmortemToken, "http.postmortem_token", "GET /incidents/{id}/postmortem"},
+	} {
+		if e.token == "" {
+			fmt.Fprintf(stdout, "note: %s is empty, so %s is off (404)\n", e.setting, e.endpoint)
+		}
+	}
 	fmt.Fprintf(stdout, "%s is valid: %d service(s): %v\n", o.configPath, len(cfg.Services), cfg.ServiceNames())
 	return nil
 }

@@ -327,6 +327,10 @@ func TestKilledReplicaLosesNothing(t *testing.T) {
 	}, "the pin and the assessment in the timeline")
 	before, _ := timelineOf(t, st, inc.ID)
 	id := before[0].IncidentID
+	// A page is posted before the escalation is recorded fired (paging is at least once): kill the
+	// process only once level 1 is recorded, or the next one rightly pages it again.
+	stacktest.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return !escalationLevel(t, st, id, 1).FiredAt.IsZero() },
+		"level 1 recorded fired")
 	if l2 := escalationLevel(t, st, id, 2); !l2.FiredAt.IsZero() || time.Now().After(l2.DueAt) {
 		t.Fatalf("level 2 (due %s) is already due before the kill: the machine is too slow for this schedule", l2.DueAt)
 	}
