@@ -279,8 +279,15 @@ func actionsBlock(next []handlers.NextStep) slack.Block {
 		if label == "" {
 			label = plain(cmd, maxButtonText)
 		}
-		els = append(els, slack.NewButtonBlockElement(nextActionID(i), cmd,
-			slack.NewTextBlockObject(slack.PlainTextType, label, true, false)))
+		b := slack.NewButtonBlockElement(nextActionID(i), cmd, slack.NewTextBlockObject(slack.PlainTextType, label, true, false))
+		if q := plain(n.Confirm, 300); q != "" {
+			b.Confirm = slack.NewConfirmationBlockObject(
+				slack.NewTextBlockObject(slack.PlainTextType, plain(label, 100), false, false),
+				slack.NewTextBlockObject(slack.PlainTextType, q, false, false),
+				slack.NewTextBlockObject(slack.PlainTextType, plain(label, 30), false, false),
+				slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
+		}
+		els = append(els, b)
 	}
 	if len(els) == 0 {
 		return nil

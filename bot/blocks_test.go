@@ -590,3 +590,32 @@ func TestRenderAcceptedByServer(t *testing.T) {
 		})
 	}
 }
+
+// TestAStepThatChangesSomethingIsConfirmed: a next step with a question (Open incident) gets
+// Slack's confirm dialog, the others none.
+func TestAStepThatChangesSomethingIsConfirmed(t *testing.T) {
+	r := handlers.Report{Title: "Assessment of agentic-studio", Headline: "OK", Next: []handlers.NextStep{
+		{Label: "Logs", Command: "/perf logs agentic-studio"},
+		{Label: "Open incident", Command: "/perf incident open agentic-studio degraded", Confirm: "Open an incident? This pages on-call."}}}
+	text, blocks := RenderReport(r)
+	checkMessage(t, text, blocks)
+	var buttons []*slack.ButtonBlockElement
+	for _, b := range blocks {
+		if a, ok := b.(*slack.ActionBlock); ok {
+			for _, e := range a.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok {
+					buttons = append(buttons, btn)
+				}
+			}
+		}
+	}
+	if len(buttons) != 2 {
+		t.Fatalf("%d buttons, want 2", len(buttons))
+	}
+	if buttons[0].Confirm != nil {
+		t.Errorf("Logs asks for confirmation: %+v", buttons[0].Confirm)
+	}
+	if c := buttons[1].Confirm; c == nil || c.Text.Text != "Open an incident? This pages on-call." || c.Deny.Text != "Cancel" {
+		t.Errorf("Open incident confirm = %+v", c)
+	}
+}

@@ -31,7 +31,9 @@ var probeCommands = []probeCommand{
 		probes: []probes.Probe{health.Endpoint, prom.Targets, prom.APILatency, prom.APIErrors, prom.Scope, prom.CrewAI, prom.AI, prom.Node,
 			prom.PodResources, pg.QueryTime, pg.Sessions, redis.Health, kube.Pods, kube.Changes},
 		next: func(s string) []NextStep {
-			return []NextStep{{"DB details", "/perf db " + s}, {"Logs", "/perf logs " + s}, {"Open incident", "/perf incident open " + s + " degraded"}}
+			return []NextStep{{Label: "DB details", Command: "/perf db " + s}, {Label: "Logs", Command: "/perf logs " + s},
+				{Label: "Open incident", Command: "/perf incident open " + s + " degraded",
+					Confirm: "Open an incident for " + s + "? This creates a channel and pages on-call."}}
 		}},
 	{name: "api", title: "API performance of", section: "Step 1", summary: "p95 latency over time, 5xx by status, top 10 slow endpoints",
 		probes: []probes.Probe{prom.APILatency, prom.APIErrors, prom.SlowEndpoints, prom.Scope}},

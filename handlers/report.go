@@ -67,6 +67,9 @@ type Section struct {
 type NextStep struct {
 	Label   string // button text, e.g. "DB details"
 	Command string // e.g. "/perf db agentic-studio"
+	// Confirm, when set, is the question a front end asks before running the step: the step
+	// changes something (opens a channel, pages people), so one click must not do it by accident.
+	Confirm string
 }
 
 // Step is one progress report: which command on which service, how many checks are done.
