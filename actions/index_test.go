@@ -15,6 +15,17 @@ import (
 // CONCURRENTLY waits for it after it has created its (still invalid) index. commit ends it.
 func holdWriter(t *testing.T, f *fixture, table string) (commit func()) {
 	t.Helper()
+	tx := openTx(t, f, "INSERT INTO "+table+" (title, owner_id) VALUES ('held', 1)")
+	return func() {
+		if err := tx.Commit(context.Background()); err != nil {
+			t.Errorf("commit the held writer: %v", err)
+		}
+	}
+}
+
+// openTx runs stmt in a transaction of its own session and leaves the transaction open.
+func openTx(t *testing.T, f *fixture, stmt string) pgx.Tx {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, f.db.dsn)
 	if err != nil {
@@ -25,14 +36,10 @@ func holdWriter(t *testing.T, f *fixture, table string) (commit func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (title, owner_id) VALUES ('held', 1)"); err != nil {
+	if _, err := tx.Exec(ctx, stmt); err != nil {
 		t.Fatal(err)
 	}
-	return func() {
-		if err := tx.Commit(ctx); err != nil {
-			t.Errorf("commit the held writer: %v", err)
-		}
-	}
+	return tx
 }
 
 // waitBuilding waits until a CREATE INDEX CONCURRENTLY on table waits for writers after creating its

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 )
@@ -66,21 +64,9 @@ func TestRecoverScaleFromWhatIsThere(t *testing.T) {
 // EXCLUSIVE) waits for it; release ends the lock's transaction.
 func holdLock(t *testing.T, f *fixture, table string) (release func()) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, f.db.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+table+" IN SHARE UPDATE EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	tx := openTx(t, f, "LOCK TABLE "+table+" IN SHARE UPDATE EXCLUSIVE MODE")
 	return func() {
-		if err := tx.Rollback(ctx); err != nil {
+		if err := tx.Rollback(context.Background()); err != nil {
 			t.Errorf("release the lock: %v", err)
 		}
 	}

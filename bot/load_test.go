@@ -36,20 +36,7 @@ func (s *slowCommands) Handle(ctx context.Context, req handlers.Request) (handle
 
 func startTestBot(t *testing.T, srv *slackserver.Server, cmds bot.Commander) {
 	t.Helper()
-	b, err := bot.New(bot.Options{AppToken: srv.AppToken(), BotToken: srv.BotToken(), APIURL: srv.APIURL(), Commands: cmds,
-		Workers: 16, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = b.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer wcancel()
-	if err := srv.WaitFor(wctx, func() bool { return srv.Sockets() > 0 }); err != nil {
-		t.Fatal("bot never connected")
-	}
+	startBot(t, srv, bot.Options{Commands: cmds, Workers: 16, Log: slog.New(slog.NewTextHandler(testLog{t}, nil))})
 }
 
 // TestReportsArriveUnderSlackRateLimits: a dozen slow commands at once in one channel, against Slack's
