@@ -106,6 +106,20 @@ func New(o Options) (*Service, error) {
 // Request validates spec against the allow-list and the live state, dry-runs it, and stores a pending
 // request that expires after actions.expiry. The returned Request carries the Plan to show approvers.
 func (s *Service) Request(ctx context.Context, requester, channel string, spec Spec) (Request, error) {
+	return s.RequestOnce(ctx, "", requester, channel, spec)
+}
+
+// requestKeys derives a request's ID from the key of the command that asked for it.
+var requestKeys = uuid.MustParse("8f0b6d0e-5d1c-4f43-9a57-2f1f0c3b7a10")
+
+// RequestOnce is Request for a command named by key: the same command run again (after a restart)
+// gets the request the first run created, never a second one. An empty key is a new request.
+func (s *Service) RequestOnce(ctx context.Context, key, requester, channel string, spec Spec) (Request, error) {
+	if key != "" {
+		if r, err := s.store.get(ctx, uuid.NewSHA1(requestKeys, []byte(key))); err == nil {
+			return r, nil
+		}
+	}
 	if requester == "" {
 		return Request{}, errs.Invalidf("a request needs a requester")
 	}
@@ -121,7 +135,11 @@ func (s *Service) Request(ctx context.Context, requester, channel string, spec S
 		spec = p.pin(spec)
 	}
 	now := s.now().UTC()
-	r := Request{ID: s.newID().String(), Spec: spec, RequestedBy: requester, Channel: channel,
+	id := s.newID()
+	if key != "" {
+		id = uuid.NewSHA1(requestKeys, []byte(key))
+	}
+	r := Request{ID: id.String(), Spec: spec, RequestedBy: requester, Channel: channel,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Actions.Expiry.D()), Status: StatusPending, Plan: plan}
 	if s.incidents != nil && channel != "" {
 		if r.IncidentRef, err = s.incidents.IncidentFor(ctx, channel); err != nil {

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/journal"
 )
 
 // App is a running perfbot: the bot, its HTTP listener and the escalation clock. Tests start it too.
@@ -76,7 +79,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 	a.close = append(a.close, pool.Close)
-	if err := errors.Join(incidents.Migrate(ctx, pool), actions.Migrate(ctx, pool)); err != nil {
+	if err := errors.Join(incidents.Migrate(ctx, pool), actions.Migrate(ctx, pool), journal.Migrate(ctx, pool)); err != nil {
 		a.Close()
 		return nil, fmt.Errorf("migrate state database: %w", err)
 	}
@@ -92,7 +95,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	h := handlers.New(cfg, backends, log)
 	hooks := &botHooks{Timeline: Timeline{Store: a.Store, Log: log}}
 	a.Bot, err = bot.New(bot.Options{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL,
-		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: hooks})
+		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: hooks,
+		Journal: journal.New(pool, replicaName(), cfg.State.WorkLease.D())})
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -251,4 +255,11 @@ func OpenIncidents(ctx context.Context, cfg *config.Config) (store *incidents.St
 		return nil, nil, err
 	}
 	return incidents.New(pool, opts), pool.Close, nil
+}
+
+// replicaName names this process among the replicas sharing a state database: host, process and a
+// random part (a restarted process with the same PID is another replica).
+func replicaName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8])
 }

@@ -41,6 +41,9 @@ type Options struct {
 	UpdateEvery time.Duration
 	// Hooks receive what the bot sees and does, e.g. for an incident timeline. May be nil.
 	Hooks Hooks
+	// Journal keeps acked work until it is done, for another replica to finish if this one dies.
+	// May be nil.
+	Journal Journal
 }
 
 // Hooks is told about commands run and events seen, so incidents can keep their timeline.
@@ -79,6 +82,9 @@ type job struct {
 	run  func(ctx context.Context)
 	drop func(ctx context.Context)
 	what string // for the log, e.g. "/perf assess by U123 in C456"
+	// entry is the job's journal entry ("" when not journaled): done when run returns, released
+	// for another replica when the job is dropped.
+	entry string
 }
 
 // CheckTokens says clearly what is wrong with the tokens, before anything connects.
@@ -154,6 +160,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	sock := newSocket(b, inbox)
 	sockErr := make(chan error, 1)
 	go func() { sockErr <- sock.run(ctx) }()
+	if b.opts.Journal != nil {
+		go b.recover(workCtx)
+	}
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
@@ -219,6 +228,7 @@ func (b *Bot) worker(ctx context.Context) {
 				return
 			}
 			b.runJob(jobCtx, j.run)
+			b.finish(j.entry, true)
 		}
 	}
 }
@@ -272,6 +282,11 @@ func (b *Bot) submit(j job) bool {
 
 // drop logs a job that will not run and tells its user, in the background (a few at a time).
 func (b *Bot) drop(j job) {
+	if j.entry != "" {
+		b.log.Info("not run here: perfbot is stopping; left in the journal for the next replica", "work", j.what)
+		b.finish(j.entry, false)
+		return
+	}
 	b.log.Warn("not run: perfbot is stopping", "work", j.what)
 	if j.drop == nil {
 		return

@@ -21,6 +21,7 @@ func (b *Bot) dispatch(in inbound) {
 	}
 	if err := json.Unmarshal(in.raw, &env); err != nil {
 		b.log.Warn("unreadable envelope", "type", in.typ, "envelope", in.id, "err", err)
+		b.finish(entryOf(in), true)
 		return
 	}
 	switch in.typ {
@@ -28,9 +29,11 @@ func (b *Bot) dispatch(in inbound) {
 		var cmd slack.SlashCommand
 		if err := json.Unmarshal(env.Payload, &cmd); err != nil {
 			b.log.Warn("unreadable slash command", "envelope", in.id, "err", err)
+			b.finish(entryOf(in), true)
 			return
 		}
-		b.onSlash(cmd)
+		b.onSlash(cmd, in)
+		return
 	case "interactive":
 		var cb slack.InteractionCallback
 		if err := json.Unmarshal(env.Payload, &cb); err != nil {
@@ -42,10 +45,22 @@ func (b *Bot) dispatch(in inbound) {
 		ev, err := slackevents.ParseEvent(env.Payload, slackevents.OptionNoVerifyToken())
 		if err != nil {
 			b.log.Warn("unreadable event", "envelope", in.id, "err", err)
+			b.finish(entryOf(in), true)
 			return
 		}
-		b.onEventsAPI(ev, env.RetryAttempt)
+		if b.onEventsAPI(ev, env.RetryAttempt, entryOf(in)) {
+			return
+		}
 	default:
 		b.log.Debug("socket mode envelope ignored", "type", in.typ)
 	}
+	b.finish(entryOf(in), true) // nothing was queued for it: it is done
+}
+
+// entryOf is an envelope's journal entry, "" when it is not journaled.
+func entryOf(in inbound) string {
+	if !in.journaled {
+		return ""
+	}
+	return in.id
 }

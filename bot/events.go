@@ -14,14 +14,16 @@ import (
 
 // onEventsAPI turns the events the timeline cares about into EventRecords, once per event_id in this process
 // (the incident store de-duplicates across replicas).
-func (b *Bot) onEventsAPI(ev slackevents.EventsAPIEvent, retry int) {
+// onEventsAPI queues an event's work; it reports whether a job was queued (the job then closes the
+// event's journal entry).
+func (b *Bot) onEventsAPI(ev slackevents.EventsAPIEvent, retry int, entry string) bool {
 	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
 	if !ok || b.opts.Hooks == nil {
-		return
+		return false
 	}
 	if b.seen.has(cb.EventID) {
 		b.log.Debug("duplicate event ignored", "event_id", cb.EventID, "retry", retry)
-		return
+		return false
 	}
 	rec := handlers.EventRecord{ID: cb.EventID, EventTime: time.Unix(int64(cb.EventTime), 0).UTC()}
 	switch e := ev.InnerEvent.Data.(type) {
@@ -36,19 +38,25 @@ func (b *Bot) onEventsAPI(ev slackevents.EventsAPIEvent, retry int) {
 		}
 	default:
 		b.log.Debug("event ignored", "type", ev.InnerEvent.Type)
-		return
+		return false
 	}
 	rec.Link = b.permalink(rec.Channel, rec.ItemTS)
 	hooks := b.opts.Hooks
 	// Remembered only once queued: an event dropped by a full queue is taken when Slack redelivers it.
 	if !b.seen.first(cb.EventID) {
-		return
+		return false
 	}
 	what := "event " + rec.Type + " " + cb.EventID
-	if !b.submit(job{run: func(ctx context.Context) { hooks.EventSeen(ctx, rec) }, what: what}) {
+	if !b.submit(job{run: func(ctx context.Context) { hooks.EventSeen(ctx, rec) }, what: what, entry: entry}) {
 		b.seen.forget(cb.EventID)
+		if entry != "" {
+			b.log.Warn("event left in the journal: queue full", "event_id", cb.EventID, "type", rec.Type)
+			b.finish(entry, false)
+			return true
+		}
 		b.log.Warn("event dropped: queue full", "event_id", cb.EventID, "type", rec.Type)
 	}
+	return true
 }
 
 // seenSet remembers recent IDs so a redelivered envelope is handled once.

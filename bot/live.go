@@ -41,7 +41,13 @@ type liveMessage struct {
 
 func (b *Bot) newLive(req commandRequest) *liveMessage {
 	ctx, cancel := context.WithTimeout(context.Background(), placeholderBudget)
-	return &liveMessage{b: b, req: req, every: b.opts.UpdateEvery, ctx: ctx, cancel: cancel}
+	// A command taken up again continues in the message its earlier run left: its answer, or else
+	// its placeholder.
+	ts := req.replay[markAnswer]
+	if ts == "" {
+		ts = req.replay[markPlaceholder]
+	}
+	return &liveMessage{b: b, req: req, every: b.opts.UpdateEvery, ctx: ctx, cancel: cancel, ts: ts}
 }
 
 // progress is the handlers.Progress callback; it never waits for Slack.
@@ -63,17 +69,23 @@ func (l *liveMessage) progress(s handlers.Step) {
 
 func (l *liveMessage) loop(first handlers.Step) {
 	defer close(l.done)
-	text, blocks := RenderProgress(first.Command, first.Service, 0, first.Total, nil)
-	ts, err := l.b.post(l.ctx, l.req.channel, l.req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
-	if err != nil {
-		if l.ctx.Err() == nil { // else the answer was ready first and goes out in its stead
-			l.b.log.Warn("placeholder failed", "channel", l.req.channel, "err", err)
-		}
-		return
-	}
 	l.mu.Lock()
-	l.ts = ts
+	ts := l.ts
 	l.mu.Unlock()
+	if ts == "" {
+		text, blocks := RenderProgress(first.Command, first.Service, 0, first.Total, nil)
+		posted, err := l.b.post(l.ctx, l.req.channel, l.req.threadTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		if err != nil {
+			if l.ctx.Err() == nil { // else the answer was ready first and goes out in its stead
+				l.b.log.Warn("placeholder failed", "channel", l.req.channel, "err", err)
+			}
+			return
+		}
+		l.b.mark(l.req.entry, markPlaceholder, posted)
+		l.mu.Lock()
+		l.ts = posted
+		l.mu.Unlock()
+	}
 	t := time.NewTicker(l.every)
 	defer t.Stop()
 	for {

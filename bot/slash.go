@@ -23,22 +23,28 @@ type commandRequest struct {
 	// responseURL answers the user privately in any channel, also where the bot is not a member;
 	// empty for commands perfbot runs itself.
 	responseURL string
+	// entry is the command's journal entry ("" when not journaled); replay what an earlier,
+	// interrupted run of it recorded there (where its placeholder and answer are).
+	entry  string
+	replay map[string]string
 }
 
 func (r commandRequest) String() string {
 	return "/perf " + r.text + " by " + r.user + " in " + r.channel
 }
 
-func (b *Bot) onSlash(cmd slack.SlashCommand) {
-	b.queueCommand(commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text), responseURL: cmd.ResponseURL})
+func (b *Bot) onSlash(cmd slack.SlashCommand, in inbound) {
+	b.queueCommand(commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text),
+		responseURL: cmd.ResponseURL, entry: entryOf(in), replay: in.replay})
 }
 
 // queueCommand queues a command to run; when the queue is full or the bot is stopping, the user is told.
 func (b *Bot) queueCommand(req commandRequest) {
 	j := job{
-		run:  func(ctx context.Context) { b.runCommand(ctx, req) },
-		drop: func(ctx context.Context) { b.tell(ctx, req, restartingText(req.text)) },
-		what: req.String(),
+		run:   func(ctx context.Context) { b.runCommand(ctx, req) },
+		drop:  func(ctx context.Context) { b.tell(ctx, req, restartingText(req.text)) },
+		what:  req.String(),
+		entry: req.entry,
 	}
 	if !b.submit(j) {
 		b.busy(req)
@@ -53,11 +59,19 @@ func restartingText(command string) string {
 
 // busy tells a user their command was not queued, without holding up the envelopes behind it.
 func (b *Bot) busy(req commandRequest) {
-	b.log.Warn("command not queued: queue full", "work", req.String())
+	text := ":hourglass: perfbot is busy with other commands; try again in a few seconds."
+	if req.entry != "" {
+		// Journaled: whichever replica has room first takes it up, this one included.
+		b.log.Warn("command left in the journal: queue full", "work", req.String())
+		b.finish(req.entry, false)
+		text = ":hourglass: perfbot is busy with other commands; yours is queued and runs as soon as there is room."
+	} else {
+		b.log.Warn("command not queued: queue full", "work", req.String())
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), slackCallTimeout)
 		defer cancel()
-		b.tell(ctx, req, ":hourglass: perfbot is busy with other commands; try again in a few seconds.")
+		b.tell(ctx, req, text)
 	}()
 }
 
@@ -65,7 +79,8 @@ func (b *Bot) busy(req commandRequest) {
 // showed its progress (or a new one), help, usage errors and refusals privately to the user.
 func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 	live := b.newLive(req)
-	rep, err := b.cmds.Handle(ctx, handlers.Request{Text: req.text, User: req.user, Channel: req.channel, Progress: live.progress})
+	rep, err := b.cmds.Handle(ctx, handlers.Request{Text: req.text, User: req.user, Channel: req.channel, Progress: live.progress,
+		ID: req.entry})
 	placeholder := live.stop()
 	rec := handlers.CommandRecord{User: req.user, Channel: req.channel, Text: req.text, Report: rep, Err: err, At: time.Now().UTC()}
 	switch {
@@ -76,6 +91,7 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 		if ts := b.settle(ctx, req, placeholder, text, blocks); ts == "" {
 			b.log.Error("approval request not posted", "request", rep.Approval.ID, "work", req.String())
 		} else {
+			b.mark(req.entry, markAnswer, ts)
 			rec.ID = req.channel + ":" + ts // where the approval message is, so it can be updated later
 		}
 	case rep.Ephemeral:
@@ -88,16 +104,21 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 			b.log.Error("report not posted; its files are not posted either", "work", req.String())
 			break
 		}
+		b.mark(req.entry, markAnswer, ts)
 		// Files go to the thread of the message that holds the report, whichever message that is.
 		rec.ID, rec.Permalink = req.channel+":"+ts, b.permalink(req.channel, ts)
 		thread := ts
 		if req.threadTS != "" {
 			thread = req.threadTS
 		}
+		if req.replay[markFiles] != "" {
+			break // an earlier run posted them; the timeline has them
+		}
 		fctx, cancel := context.WithTimeout(ctx, replyBudget)
 		rec.Charts = b.postCharts(fctx, req.channel, thread, rep)
 		b.postOverflow(fctx, req.channel, thread, rep)
 		cancel()
+		b.mark(req.entry, markFiles, "posted")
 	}
 	if b.opts.Hooks != nil {
 		b.opts.Hooks.CommandDone(ctx, rec)

@@ -18,6 +18,10 @@ import (
 type inbound struct {
 	id, typ string
 	raw     []byte
+	// journaled: the work is in the journal under id and is closed there when done.
+	journaled bool
+	// replay holds what an earlier attempt recorded, for work claimed from the journal.
+	replay map[string]string
 }
 
 // pingTimeout is how long a connection may stay silent (Slack pings every few seconds) before it is
@@ -152,12 +156,17 @@ func (s *socket) read(conn *websocket.Conn) error {
 		case head.Type == "events_api" && s.b.isStopping():
 			continue // not acked: Slack delivers it again, to a connection that stays
 		}
+		// Work is journaled before it is acked: once Slack hears the ack it will not send it again.
+		in := inbound{id: head.EnvelopeID, typ: head.Type, raw: data}
+		handOn := s.b.accept(&in)
 		// After the close frame nothing more may be sent; the envelope is still handed on, so its
 		// user hears that perfbot is restarting.
 		if err := ack(conn, head.EnvelopeID); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 			s.b.log.Warn("ack failed", "envelope", head.EnvelopeID, "err", err)
 		}
-		s.inbox <- inbound{id: head.EnvelopeID, typ: head.Type, raw: data}
+		if handOn { // else a delivery of work journaled before: it is done, or leased to a replica
+			s.inbox <- in
+		}
 	}
 }
 

@@ -147,6 +147,9 @@ type Slack struct {
 type State struct {
 	PostgresDSN string `yaml:"postgres_dsn"`
 	RedisAddr   string `yaml:"redis_addr"`
+	// WorkLease is how long a replica holds a command it accepted without renewing it: when a
+	// replica dies, its unfinished commands are taken up by another after at most this long.
+	WorkLease Duration `yaml:"work_lease"`
 }
 
 // HTTP is perfbot's own listener (Alertmanager webhook, postmortems, metrics).

@@ -48,7 +48,7 @@ func (a *Actions) request(ctx context.Context, req Request, text string) (Report
 	if err != nil {
 		return Report{}, err
 	}
-	r, err := a.svc.Request(ctx, req.User, req.Channel, spec)
+	r, err := a.svc.RequestOnce(ctx, req.ID, req.User, req.Channel, spec)
 	if err != nil {
 		return Report{}, err
 	}

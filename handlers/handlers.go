@@ -19,6 +19,9 @@ type Request struct {
 	User     string
 	Channel  string
 	Progress Progress
+	// ID names this command run when the front end can name it; a command run again after a restart
+	// carries the same ID, so what it records is recorded once.
+	ID string
 }
 
 // EnvSource gives probes their clients for a service.

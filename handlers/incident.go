@@ -169,7 +169,8 @@ func (in *Incidents) note(ctx context.Context, req Request, args []string) (Repo
 	if err != nil {
 		return Report{}, err
 	}
-	if _, err := in.store.Record(ctx, inc.ID, incidents.Event{Kind: incidents.KindNote, Actor: req.User, Summary: text}); err != nil {
+	if _, err := in.store.Record(ctx, inc.ID, incidents.Event{Kind: incidents.KindNote, Actor: req.User, Summary: text,
+		DedupeKey: dedupeKey("note:", req.ID)}); err != nil {
 		return Report{}, fmt.Errorf("record note: %w", err)
 	}
 	return Report{Command: "/perf incident note", Title: "Note",
@@ -263,4 +264,12 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 		parts = append(parts, Break(), Plain(fmt.Sprintf("• %s UTC %s — ", e.OccurredAt.UTC().Format("15:04:05"), e.Kind)), Data(e.Summary))
 	}
 	return Report{Command: "/perf incident status", Title: "Incident status", Text: T(parts...), Ephemeral: true}, nil
+}
+
+// dedupeKey makes a timeline event recorded once per command run; a run without an ID records always.
+func dedupeKey(prefix, id string) string {
+	if id == "" {
+		return ""
+	}
+	return prefix + id
 }
