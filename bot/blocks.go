@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/perfbot/perfbot/handlers"
+	"github.com/perfbot/perfbot/internal/textfmt"
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -333,7 +334,11 @@ func timingContext(r handlers.Report) slack.Block {
 			slow = append(slow, name+" ("+formatDuration(s.Duration)+")")
 		}
 	}
-	els := []slack.MixedElement{mrkdwn(joinFit(":stopwatch: "+formatDuration(r.Elapsed)+" in all", times, "", " · ", maxContextText))}
+	lead := ":stopwatch: " + formatDuration(r.Elapsed) + " in all"
+	if textfmt.IsUserID(r.AskedBy) {
+		lead = "asked by " + userMention(r.AskedBy) + " · " + lead
+	}
+	els := []slack.MixedElement{mrkdwn(joinFit(lead, times, "", " · ", maxContextText))}
 	for _, part := range []struct {
 		label string
 		names []string

@@ -619,3 +619,22 @@ func TestAStepThatChangesSomethingIsConfirmed(t *testing.T) {
 		t.Errorf("Open incident confirm = %+v", c)
 	}
 }
+
+// TestReportNamesWhoAsked: in a shared channel a report says who ran it, as a mention; an ID that is
+// not a user's is not shown.
+func TestReportNamesWhoAsked(t *testing.T) {
+	rep := handlers.Report{Command: "/perf api", Title: "API", Status: probes.OK, Headline: "OK: fine.",
+		Sections: []handlers.Section{{Title: "latency", Duration: 40 * time.Millisecond}}, Elapsed: 50 * time.Millisecond}
+	rep.AskedBy = "U0ASKER1"
+	_, blocks := RenderReport(rep)
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), `asked by \u003c@U0ASKER1\u003e`) {
+		t.Errorf("report does not say who asked: %s", raw)
+	}
+	rep.AskedBy = "<!channel>"
+	_, blocks = RenderReport(rep)
+	raw, _ = json.Marshal(blocks)
+	if strings.Contains(string(raw), "asked by") || strings.Contains(string(raw), "<!channel>") {
+		t.Errorf("a malformed asker reached the message: %s", raw)
+	}
+}

@@ -82,6 +82,7 @@ func (b *Bot) runCommand(ctx context.Context, req commandRequest) {
 	rep, err := b.cmds.Handle(ctx, handlers.Request{Text: req.text, User: req.user, Channel: req.channel, Progress: live.progress,
 		ID: req.entry})
 	placeholder := live.stop()
+	rep.AskedBy = req.user
 	rec := handlers.CommandRecord{User: req.user, Channel: req.channel, Text: req.text, Report: rep, Err: err, At: time.Now().UTC()}
 	switch {
 	case err != nil:

@@ -24,6 +24,9 @@ type Report struct {
 	// Next are suggested follow-up commands, shown as buttons in Slack.
 	Next    []NextStep
 	Elapsed time.Duration
+	// AskedBy is who ran the command (a user ID), shown with the timings: in a shared incident
+	// channel everyone sees who asked for what. Empty for what perfbot runs by itself.
+	AskedBy string
 	// Text is free text for reports that are not probe results (help, usage, incident replies).
 	Text Text
 	// Ephemeral reports are shown only to the user who asked (usage errors, help).

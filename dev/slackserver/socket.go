@@ -268,3 +268,15 @@ func (s *Server) Sockets() int { return s.hub.count() }
 // Disconnect sends a disconnect message with reason (warning, refresh_requested,
 // link_disabled, ...) to every socket and closes them after Options.DisconnectGrace.
 func (s *Server) Disconnect(reason string) { s.hub.disconnect(reason) }
+
+// DropConnection closes one open socket at once, with no disconnect message and no close frame, as a
+// network failure would. Envelopes sent on it and not acked are delivered again like any unacked
+// envelope. It reports false when no socket is open.
+func (s *Server) DropConnection() bool {
+	sk, _ := s.hub.pick()
+	if sk == nil {
+		return false
+	}
+	s.hub.closeSocket(sk, false)
+	return true
+}
