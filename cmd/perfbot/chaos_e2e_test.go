@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/incidents"
@@ -59,6 +62,7 @@ func TestChaos(t *testing.T) {
 	admin := stacktest.KubeClient(t, "admin")
 	deploy := "chaos-" + stacktest.RandomSuffix()
 	probetest.KubeDeployment(t, admin, "agentic-studio", deploy, 1)
+	grantScale(t, admin, deploy)
 
 	w := newReplicaWorld(t)
 	sim := stacktest.StartSim(t, 10)
@@ -138,7 +142,7 @@ state:
   postgres_dsn: %q
   work_lease: 3s
 http:
-  listen: %q
+  listen: 127.0.0.1:0
   alertmanager_token: am-token
 actions:
   allowed: [scale]
@@ -152,7 +156,7 @@ incidents:
     - {name: "Level 2: senior engineer", after: %s, page: [U0BOB]}
     - {name: "Level 3: engineering manager", after: %s, page: [U0CAROL]}
 `, promURL, simURL+"/health/detailed", stacktest.Kubeconfig(t, "perfbot"), w.cfg.Slack.AppToken, w.cfg.Slack.BotToken,
-		w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, freeAddr(t), deploy, dur/3, 2*dur/3)
+		w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, deploy, dur/3, 2*dur/3)
 	path := filepath.Join(t.TempDir(), "perfbot.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -163,7 +167,7 @@ incidents:
 // chaosTraffic sends one thing every 150–450 ms until ctx ends: probe commands, notes and scale requests
 // (each from a user of its own, so each answer can be told apart) and pins of finished reports.
 func chaosTraffic(ctx context.Context, w *world, channel, deploy string, run *chaosRun) {
-	probes := []string{"api", "ai", "crewai", "health", "api 15m"}
+	probes := []string{"api", "ai", "crewai", "infra", "api 15m"}
 	for i := 0; ctx.Err() == nil; i++ {
 		u := chaosUser(i)
 		var text string
@@ -426,4 +430,27 @@ func checkApprovalsOnce(t *testing.T, pool *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Logf("chaos: approval requests %d, executed %d (each at most once)", requests, executed)
+}
+
+// grantScale lets perfbot's account scale the test's own Deployment (its standing Role names only
+// agentic-studio's), until the test ends.
+func grantScale(t *testing.T, admin kubernetes.Interface, deploy string) {
+	t.Helper()
+	ctx := context.Background()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: deploy}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}, ResourceNames: []string{deploy}, Verbs: []string{"get", "update", "patch"}}}}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: deploy},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: deploy},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "perfbot", Namespace: "agentic-studio"}}}
+	rbac := admin.RbacV1()
+	if _, err := rbac.Roles("agentic-studio").Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rbac.RoleBindings("agentic-studio").Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = rbac.RoleBindings("agentic-studio").Delete(context.Background(), deploy, metav1.DeleteOptions{})
+		_ = rbac.Roles("agentic-studio").Delete(context.Background(), deploy, metav1.DeleteOptions{})
+	})
 }
