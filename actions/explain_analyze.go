@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/perfbot/perfbot/explain"
+	"github.com/perfbot/perfbot/internal/textfmt"
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -60,8 +61,9 @@ func (a *explainAnalyzeAction) plan(ctx context.Context) (Plan, error) {
 	}
 	return Plan{
 		Summary: fmt.Sprintf("EXPLAIN ANALYZE %s: %s", a.st.Source(), probes.RedactSQL(a.st.Text)),
-		Changes: []Change{{What: "plan of " + a.st.Source(), From: from, To: "actual rows and times, from one run"}},
-		DryRun:  "EXPLAIN without ANALYZE planned it: " + est.Root.Label() + "; it is one plain SELECT with no volatile function",
+		Changes: []Change{{What: "plan of " + a.st.Source(), From: from, To: "measured rows and times, from one run"}},
+		DryRun: "it is one plain SELECT with no volatile function, and EXPLAIN without ANALYZE planned it: " +
+			textfmt.Truncate(strings.Join(est.Lines(), " / "), 600),
 		Warnings: []string{fmt.Sprintf("the statement runs for real, once, in a read-only transaction stopped after %s (statement_timeout)",
 			a.timeout.Round(time.Second))},
 	}, nil

@@ -54,7 +54,8 @@ func TestSeqScanByQueryID(t *testing.T) {
 	}
 	var id int64
 	stacktest.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
-		err := pool.QueryRow(ctx, `SELECT queryid FROM pg_stat_statements WHERE query = $1`, text).Scan(&id)
+		err := pool.QueryRow(ctx, `SELECT queryid FROM pg_stat_statements WHERE query = $1
+			AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`, text).Scan(&id)
 		return err == nil
 	}, "statement not in pg_stat_statements")
 	st, err := explain.Find(ctx, pool, id)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/perfbot/perfbot/errs"
+	"github.com/perfbot/perfbot/internal/textfmt"
 	"github.com/perfbot/perfbot/probes"
 )
 
@@ -160,19 +161,11 @@ func (e Explanation) Lines() []string {
 		}
 		line += ")"
 		if n.Filter != "" {
-			line += " " + cut(n.Filter, 120)
+			line += " " + textfmt.Truncate(n.Filter, 120)
 		}
 		out = append(out, line)
 	})
 	return out
-}
-
-func cut(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // pgErr says what a failed EXPLAIN means in the words of the errs kinds.
