@@ -55,8 +55,10 @@ func (t Table) LastAnalyzed() *time.Time {
 func (e *Explanation) readTables(ctx context.Context, tx pgx.Tx, largeRows int64) error {
 	filters := map[[2]string][]string{}
 	var order [][2]string
+	var joins []string // conditions of nodes without a relation (joins): alias.column names the table
 	e.Root.Walk(func(n Node, _ int) {
 		if n.Relation == "" || n.Schema == "" {
+			joins = append(joins, n.Filter)
 			return
 		}
 		k := [2]string{n.Schema, n.Relation}
@@ -64,6 +66,7 @@ func (e *Explanation) readTables(ctx context.Context, tx pgx.Tx, largeRows int64
 			order = append(order, k)
 		}
 		filters[k] = append(filters[k], n.Filter)
+		filters[k] = append(filters[k], qualified(joins, n.Alias, n.Relation)...)
 	})
 	for _, k := range order {
 		t, ok, err := readTable(ctx, tx, k[0], k[1])
@@ -137,4 +140,18 @@ func copyOf(p *float64) *float64 {
 	}
 	v := *p
 	return &v
+}
+
+// qualified picks from conditions the columns written as alias.column or relation.column.
+func qualified(conds []string, alias, relation string) []string {
+	var out []string
+	for _, c := range conds {
+		tk := scan(c).tokens
+		for i := 0; i+2 < len(tk); i++ {
+			if (tk[i] == alias || tk[i] == relation) && tk[i+1] == "." {
+				out = append(out, tk[i+2])
+			}
+		}
+	}
+	return out
 }

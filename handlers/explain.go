@@ -81,7 +81,12 @@ func explainReport(e explain.Explanation, id int64, service string, allowed func
 		kind = "generic plan (parameters without values)"
 	}
 	rep := Report{Command: "/perf explain", Service: service, Title: "Plan of " + e.Statement.Source() + " in " + service}
+	seen := map[string]bool{}
 	for _, s := range e.SeqScans() {
+		if seen[s.Table.Qualified()] { // a self-join scans one table twice: one finding is enough
+			continue
+		}
+		seen[s.Table.Qualified()] = true
 		rep.Findings = append(rep.Findings, seqScanFinding(s))
 		if cols := indexCandidates(s.Table); len(cols) > 0 && allowed("index") {
 			rep.Next = append(rep.Next, NextStep{Label: "Index " + s.Table.Name + "(" + strings.Join(cols, ",") + ")",
