@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
@@ -62,10 +64,13 @@ func (a *rollbackAction) plan(ctx context.Context) (Plan, error) {
 	if apiequality.Semantic.DeepEqual(a.template, d.Spec.Template) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("the pod template of revision %d is the current one: approving rolls out nothing new", a.to))
 	}
-	dry := d.DeepCopy()
-	a.apply(dry)
-	dry.ResourceVersion = "" // status writes bump it; the dry run checks the change (execute sends the version)
-	if _, err := a.kube.AppsV1().Deployments(ns).Update(ctx, dry, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+	// Status writes bump the resourceVersion: the dry run checks the change, execute sends the version.
+	patch, err := a.patch(d, "")
+	if err != nil {
+		return Plan{}, err
+	}
+	if _, err := a.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.JSONPatchType, patch,
+		metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		return Plan{}, kubeErr(err, "dry run of rolling back %s/%s", ns, name)
 	}
 	p.DryRun = fmt.Sprintf("the API server accepted the pod template of revision %d (server-side dry run)", a.to)
@@ -118,39 +123,53 @@ func templateOf(rs *appsv1.ReplicaSet) corev1.PodTemplateSpec {
 	return t
 }
 
-// apply sets the target template on d, and the change-cause the target revision recorded.
-func (a *rollbackAction) apply(d *appsv1.Deployment) {
-	d.Spec.Template = *a.template.DeepCopy()
-	if d.Annotations == nil {
-		d.Annotations = map[string]string{}
+// patch is the JSON patch `kubectl rollout undo` sends: the target's template replaces the current
+// one, and the Deployment takes the change-cause the target recorded. With rv, the API server applies
+// it to that resourceVersion only (409 otherwise); a JSON patch needs only the patch verb.
+func (a *rollbackAction) patch(d *appsv1.Deployment, rv string) ([]byte, error) {
+	ops := []map[string]any{{"op": "replace", "path": "/spec/template", "value": a.template}}
+	if rv != "" {
+		ops = append(ops, map[string]any{"op": "replace", "path": "/metadata/resourceVersion", "value": rv})
 	}
-	if a.cause != "none recorded" {
-		d.Annotations[changeCauseKey] = a.cause
-	} else {
-		delete(d.Annotations, changeCauseKey)
+	const causePath = "/metadata/annotations/kubernetes.io~1change-cause"
+	_, had := d.Annotations[changeCauseKey]
+	switch {
+	case a.cause != "none recorded" && d.Annotations == nil:
+		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/annotations", "value": map[string]string{changeCauseKey: a.cause}})
+	case a.cause != "none recorded":
+		ops = append(ops, map[string]any{"op": "add", "path": causePath, "value": a.cause})
+	case had:
+		ops = append(ops, map[string]any{"op": "remove", "path": causePath})
 	}
+	b, err := json.Marshal(ops)
+	if err != nil {
+		return nil, fmt.Errorf("encode rollback patch: %w", err)
+	}
+	return b, nil
 }
 
-// execute updates the Deployment read by plan (its resourceVersion); after a conflict, often only a
-// status write, it goes on only if the Deployment is still at the revision the request showed.
+// execute patches the Deployment at the resourceVersion it reads; when that moved since the plan
+// (often only a status write) it goes on only if the Deployment is still at the revision the request
+// showed, and a conflict between the read and the patch is retried the same way.
 func (a *rollbackAction) execute(ctx context.Context) (string, error) {
 	ns, name := a.spec.Namespace, a.spec.Deployment
 	if a.rv == "" {
 		return "", fmt.Errorf("roll back %s/%s: executed without a plan", ns, name)
 	}
-	rv := a.rv
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		d, err := a.kube.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return kubeErr(err, "read deployment %s/%s", ns, name)
 		}
-		if rv != d.ResourceVersion && revisionOf(d) != a.from {
+		if revisionOf(d) != a.from {
 			return errs.Conflictf("%s/%s moved from revision %d to %d since the request; ask again", ns, name, a.from, revisionOf(d))
 		}
-		a.apply(d)
-		_, err = a.kube.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{})
+		patch, err := a.patch(d, d.ResourceVersion)
+		if err != nil {
+			return err
+		}
+		_, err = a.kube.AppsV1().Deployments(ns).Patch(ctx, name, types.JSONPatchType, patch, metav1.PatchOptions{})
 		if apierrors.IsConflict(err) {
-			rv = ""
 			return err
 		}
 		if err != nil {
