@@ -1,5 +1,6 @@
 // Package actions runs the runbook's fixes that change production — scaling a Deployment, patching its
-// resources, ANALYZE, CREATE INDEX CONCURRENTLY, cancelling a query — only after a second person approves.
+// resources, ANALYZE, CREATE INDEX CONCURRENTLY, cancelling a query, rolling back or restarting a Deployment,
+// EXPLAIN ANALYZE of a slow SELECT — only after a second person approves.
 // Every action is validated against the configured allow-list, planned and dry-run before it is stored
 // as a request, and checked after it ran. The approval state lives in PostgreSQL so that a request runs
 // exactly once however many replicas and people click Approve. The package knows nothing of Slack.

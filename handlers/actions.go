@@ -8,7 +8,7 @@ import (
 	"github.com/perfbot/perfbot/errs"
 )
 
-// Actions runs the approval-gated commands (scale, limits, analyze, index, cancel).
+// Actions runs the approval-gated commands (scale, limits, analyze, index, cancel, rollback, restart, explain-analyze).
 type Actions struct {
 	svc       *actions.Service
 	approvers []string
