@@ -56,12 +56,12 @@ type pinner interface {
 	pin(Spec) Spec
 }
 
-// changedSince returns a Conflict when a value a scale or limits change starts from moved between the
+// changedSince returns a Conflict when a value a scale, limits, rollback or restart change starts from moved between the
 // request (requested) and its approval (now): what was approved was computed from the old value. The
 // other actions' From values describe live activity (a query's running time, the last analyze) and
 // are not compared.
 func changedSince(kind Kind, requested, now Plan) error {
-	if kind != Scale && kind != Limits {
+	if kind != Scale && kind != Limits && kind != Rollback && kind != Restart {
 		return nil
 	}
 	was := map[string]string{}

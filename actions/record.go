@@ -55,17 +55,42 @@ type Event struct {
 	Summary string `json:"summary"`
 	// Detail is what happened in this step (the plan, the result, the error).
 	Detail string `json:"detail,omitempty"`
+	// Action and Target say which kind of change this is and what it changes (Spec.Target).
+	Action Kind   `json:"action,omitempty"`
+	Target string `json:"target,omitempty"`
+	// Numbers are the key numbers the change moved, before and after; set on the verified step of
+	// the actions that measure them (rollback, restart, explain-analyze).
+	Numbers []Number `json:"numbers,omitempty"`
+}
+
+// Number is one key number of a change, read before and after it, e.g. the ready replicas.
+type Number struct {
+	Name   string  `json:"name"`
+	Unit   string  `json:"unit,omitempty"`
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
+}
+
+// numberer is an action that measured key numbers before and after it ran (after verify).
+type numberer interface {
+	numbers() []Number
 }
 
 // record writes the event to the request's audit trail, the log and the Recorder. Failures to record
 // are logged, never returned: the change itself has already happened or been refused. Once shutdown
 // has given up on running requests nothing more is recorded: lease recovery tells their outcome.
 func (s *Service) record(ctx context.Context, r Request, kind EventKind, actor, detail string) {
+	s.recordNumbers(ctx, r, kind, actor, detail, nil)
+}
+
+// recordNumbers is record with the key numbers the step measured.
+func (s *Service) recordNumbers(ctx context.Context, r Request, kind EventKind, actor, detail string, numbers []Number) {
 	if s.abandoned.Load() { // shutdown gave up on running requests: lease recovery records their outcome
 		s.log.Warn("action event left to lease recovery", "request", r.ID, "event", string(kind), "detail", detail)
 		return
 	}
-	e := Event{At: s.now(), RequestID: r.ID, Kind: kind, Actor: actor, Summary: r.Plan.Summary, Detail: detail}
+	e := Event{At: s.now(), RequestID: r.ID, Kind: kind, Actor: actor, Summary: r.Plan.Summary, Detail: detail,
+		Action: r.Spec.Kind, Target: r.Spec.Target(), Numbers: numbers}
 	if e.Summary == "" {
 		e.Summary = r.Spec.Summary()
 	}

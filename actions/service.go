@@ -40,6 +40,8 @@ type Options struct {
 	NewID func() uuid.UUID
 	// VerifyTimeout bounds how long verification waits for a change to be reported (default 20s).
 	VerifyTimeout time.Duration
+	// PodMemory reads pod memory for a restart's before and after (default: the metrics API through Kube).
+	PodMemory PodMemory
 	// Instance names this process as the owner of the leases on the requests it runs (default host:pid:random).
 	Instance string
 	// LeaseTTL is how long a running request's lease holds unless renewed (default 30s); a process
@@ -54,6 +56,7 @@ type Service struct {
 	store         *store
 	kube          kubernetes.Interface
 	db            *pgxpool.Pool
+	memory        PodMemory
 	recorder      Recorder
 	approvers     Approvers
 	incidents     Incidents
@@ -80,7 +83,11 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{cfg: o.Config, store: &store{pool: o.State}, kube: o.Kube, db: o.DB,
 		recorder: o.Recorder, approvers: o.Approvers, incidents: o.Incidents, messages: o.Messages, log: o.Log,
-		now: o.Now, newID: o.NewID, verifyTimeout: o.VerifyTimeout, instance: o.Instance, leaseTTL: o.LeaseTTL}
+		now: o.Now, newID: o.NewID, verifyTimeout: o.VerifyTimeout, instance: o.Instance, leaseTTL: o.LeaseTTL,
+		memory: o.PodMemory}
+	if s.memory == nil && o.Kube != nil {
+		s.memory = MetricsAPI{Kube: o.Kube}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -321,7 +328,11 @@ func (s *Service) run(ctx context.Context, r Request, deadline time.Duration) (R
 		verified, err = a.verify(ctx)
 		result = joinLines(executed, verified)
 		if err == nil {
-			s.record(ctx, r, EventVerified, "", verified)
+			var numbers []Number
+			if n, ok := a.(numberer); ok {
+				numbers = n.numbers()
+			}
+			s.recordNumbers(ctx, r, EventVerified, "", verified, numbers)
 		}
 	}
 	stopRenewing()

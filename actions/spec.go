@@ -1,5 +1,6 @@
 // Package actions runs the runbook's fixes that change production — scaling a Deployment, patching its
-// resources, ANALYZE, CREATE INDEX CONCURRENTLY, cancelling a query — only after a second person approves.
+// resources, ANALYZE, CREATE INDEX CONCURRENTLY, cancelling a query, rolling back or restarting a Deployment,
+// EXPLAIN ANALYZE of a slow SELECT — only after a second person approves.
 // Every action is validated against the configured allow-list, planned and dry-run before it is stored
 // as a request, and checked after it ran. The approval state lives in PostgreSQL so that a request runs
 // exactly once however many replicas and people click Approve. The package knows nothing of Slack.
@@ -28,10 +29,15 @@ const (
 	Analyze Kind = "analyze"
 	Index   Kind = "index"
 	Cancel  Kind = "cancel"
+	// Rollback, Restart and ExplainAnalyze are the runbook's rollback (Issue 2), pod restart (Issue 4)
+	// and EXPLAIN ANALYZE of a slow statement (Issues 1 and 3).
+	Rollback       Kind = "rollback"
+	Restart        Kind = "restart"
+	ExplainAnalyze Kind = "explain-analyze"
 )
 
 // Kinds lists every action in the order help shows them.
-var Kinds = []Kind{Scale, Limits, Analyze, Index, Cancel}
+var Kinds = []Kind{Scale, Limits, Analyze, Index, Cancel, Rollback, Restart, ExplainAnalyze}
 
 var usage = map[Kind]string{
 	Scale:   "scale <deployment> <replicas>",
@@ -39,6 +45,10 @@ var usage = map[Kind]string{
 	Analyze: "analyze <table>",
 	Index:   "index <table> <column>[,<column>...]",
 	Cancel:  "cancel <pid> [--terminate]",
+
+	Rollback:       "rollback <deployment> [revision]",
+	Restart:        "restart <deployment>",
+	ExplainAnalyze: "explain-analyze <queryid|pid>",
 }
 
 // Usage returns the usage line of one action, e.g. "scale <deployment> <replicas>".
@@ -67,6 +77,15 @@ type Spec struct {
 	// so a pid reused by another session, or a later statement, is never signalled.
 	BackendStart *time.Time `json:"backend_start,omitempty"`
 	QueryStart   *time.Time `json:"query_start,omitempty"`
+	// Revision is rollback's target revision; 0 means the one before the current revision.
+	// FromRevision is the revision a rollback or restart starts from, pinned when it is requested.
+	Revision     int64 `json:"revision,omitempty"`
+	FromRevision int64 `json:"from_revision,omitempty"`
+	// QueryID names explain-analyze's statement in pg_stat_statements (PID names a running one
+	// instead); Statement is its text, pinned when the request is made so approval runs exactly the
+	// statement that was shown, never whatever the pid runs by then.
+	QueryID   int64  `json:"query_id,omitempty"`
+	Statement string `json:"statement,omitempty"`
 }
 
 // ParseRequest parses command text such as "scale agentic-studio 5" (a leading "/perf" is ignored)
@@ -109,6 +128,10 @@ var parsers = map[Kind]func(args []string) (Spec, error){
 	Analyze: parseAnalyze,
 	Index:   parseIndex,
 	Cancel:  parseCancel,
+
+	Rollback:       parseRollback,
+	Restart:        parseRestart,
+	ExplainAnalyze: parseExplainAnalyze,
 }
 
 func parseScale(a []string) (Spec, error) {
@@ -229,6 +252,8 @@ func (s Spec) check() error {
 		if s.PID <= 0 {
 			return errs.Invalidf("cancel needs a backend pid. Usage: %s", u)
 		}
+	case Rollback, Restart, ExplainAnalyze:
+		return s.checkRemedy()
 	default:
 		return errs.Invalidf("unknown action %q. Use one of: %s", s.Kind, allUsage())
 	}
@@ -307,6 +332,8 @@ func (s Spec) Summary() string {
 			return fmt.Sprintf("terminate PostgreSQL backend %d", s.PID)
 		}
 		return fmt.Sprintf("cancel the query of PostgreSQL backend %d", s.PID)
+	case Rollback, Restart, ExplainAnalyze:
+		return s.remedySummary()
 	}
 	return string(s.Kind)
 }

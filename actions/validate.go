@@ -21,7 +21,7 @@ func (s *Service) build(ctx context.Context, spec Spec) (action, Spec, error) {
 			spec.Kind, listOrNone(s.cfg.Actions.Allowed, "none (configure actions.allowed)"))
 	}
 	switch spec.Kind {
-	case Scale, Limits:
+	case Scale, Limits, Rollback, Restart:
 		return s.buildKube(spec)
 	default:
 		return s.buildDB(ctx, spec)
@@ -43,6 +43,9 @@ func (s *Service) buildKube(spec Spec) (action, Spec, error) {
 				spec.Replicas, d.Namespace, d.Name, d.MinReplicas, d.MaxReplicas)
 		}
 		return &scaleAction{kube: s.kube, spec: spec, timeout: s.verifyTimeout}, spec, nil
+	}
+	if spec.Kind == Rollback || spec.Kind == Restart {
+		return s.buildRollout(spec), spec, nil
 	}
 	return &limitsAction{kube: s.kube, spec: spec, container: s.container(d)}, spec, nil
 }
@@ -107,6 +110,8 @@ func (s *Service) buildDB(ctx context.Context, spec Spec) (action, Spec, error) 
 			spec.Schema = "public"
 		}
 		return &tableAction{db: s.db, spec: spec, timeout: s.verifyTimeout}, spec, nil
+	case ExplainAnalyze:
+		return s.buildExplainAnalyze(spec), spec, nil
 	default:
 		return &cancelAction{db: s.db, state: s.store.pool, spec: spec, databases: s.cfg.Actions.Databases,
 			timeout: s.verifyTimeout}, spec, nil

@@ -32,7 +32,10 @@ func (r ActionRecorder) Record(ctx context.Context, incidentRef string, e action
 	if !ok || err != nil {
 		return nil
 	}
-	d := incidents.ActionDetail{ActionID: e.RequestID, Change: e.Summary}
+	d := incidents.ActionDetail{ActionID: e.RequestID, Action: string(e.Action), Target: e.Target, Change: e.Summary}
+	for _, n := range e.Numbers {
+		d.Numbers = append(d.Numbers, incidents.Number{Name: n.Name, Unit: n.Unit, Before: n.Before, After: n.After})
+	}
 	summary, actor := e.Summary, e.Actor
 	switch e.Kind {
 	case actions.EventRequested:

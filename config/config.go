@@ -201,8 +201,11 @@ type Actions struct {
 	Deployments   []DeploymentLimit `yaml:"deployments"`
 	Databases     []string          `yaml:"databases"`
 	// Deadlines bound how long an approved action of each kind (scale, limits, analyze, index,
-	// cancel) may run before it is stopped and fails; unset kinds take DefaultActionDeadlines.
+	// cancel, rollback, restart, explain-analyze) may run before it is stopped and fails; unset kinds take DefaultActionDeadlines.
 	Deadlines map[string]Duration `yaml:"deadlines"`
+	// RolloutWait is how long a rollback or restart waits for its new pods to be ready before it
+	// reports the rollout as still in progress (not failed).
+	RolloutWait Duration `yaml:"rollout_wait"`
 	// ShutdownWait is how long a stopping perfbot waits for the actions it runs; those still running
 	// then are left to lease recovery (another replica, or this one when it starts again).
 	ShutdownWait Duration `yaml:"shutdown_wait"`
@@ -213,6 +216,9 @@ type Actions struct {
 var DefaultActionDeadlines = map[string]Duration{
 	"scale": Duration(2 * time.Minute), "limits": Duration(2 * time.Minute), "analyze": Duration(30 * time.Minute),
 	"index": Duration(6 * time.Hour), "cancel": Duration(time.Minute),
+	// A rollback and a restart wait for the new pods to be ready; EXPLAIN ANALYZE runs the statement
+	// under this deadline as its statement_timeout.
+	"rollback": Duration(5 * time.Minute), "restart": Duration(5 * time.Minute), "explain-analyze": Duration(time.Minute),
 }
 
 // DeploymentLimit is one deployment actions may touch, and the replica range allowed.

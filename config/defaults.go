@@ -29,6 +29,7 @@ func (c *Config) ApplyDefaults() {
 	def(&c.TimeZone, "UTC")
 	def(&c.Actions.Expiry, Duration(15*time.Minute))
 	def(&c.Actions.ShutdownWait, Duration(20*time.Second))
+	def(&c.Actions.RolloutWait, Duration(3*time.Minute))
 	if c.Actions.Deadlines == nil {
 		c.Actions.Deadlines = map[string]Duration{}
 	}

@@ -178,6 +178,9 @@ func (c *Config) validateActions(errs *problems) {
 	if c.Actions.ShutdownWait < 0 {
 		errs.add("actions.shutdown_wait: %s must not be negative", c.Actions.ShutdownWait.D())
 	}
+	if c.Actions.RolloutWait <= 0 {
+		errs.add("actions.rollout_wait: %s must be positive", c.Actions.RolloutWait.D())
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

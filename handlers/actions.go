@@ -8,7 +8,7 @@ import (
 	"github.com/perfbot/perfbot/errs"
 )
 
-// Actions runs the approval-gated commands (scale, limits, analyze, index, cancel).
+// Actions runs the approval-gated commands (scale, limits, analyze, index, cancel, rollback, restart, explain-analyze).
 type Actions struct {
 	svc       *actions.Service
 	approvers []string
@@ -28,10 +28,16 @@ func (a *Actions) Commands() []Command {
 		actions.Analyze: "ANALYZE a table after approval (runbook: Update table statistics)",
 		actions.Index:   "CREATE INDEX CONCURRENTLY after approval (runbook: Add missing indexes)",
 		actions.Cancel:  "cancel (or --terminate) a database backend after approval (runbook: locks)",
+
+		actions.Rollback:       "roll a deployment back to an earlier revision after approval (runbook: Deploy hotfix or rollback)",
+		actions.Restart:        "rolling restart of a deployment after approval (runbook: Memory Issues)",
+		actions.ExplainAnalyze: "EXPLAIN ANALYZE a slow SELECT once, read-only, after approval (runbook: Query Optimization)",
 	}
 	examples := map[actions.Kind]string{
 		actions.Scale: "/perf scale agentic-studio 5", actions.Limits: "/perf limits agentic-studio cpu=1000m memory=2Gi",
 		actions.Analyze: "/perf analyze ideas", actions.Index: "/perf index ideas category", actions.Cancel: "/perf cancel 12345",
+		actions.Rollback: "/perf rollback agentic-studio", actions.Restart: "/perf restart agentic-studio",
+		actions.ExplainAnalyze: "/perf explain-analyze 12345",
 	}
 	var out []Command
 	for _, k := range actions.Kinds {

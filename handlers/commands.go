@@ -65,11 +65,14 @@ func (h *Handlers) builtins() []Command {
 				if err == nil && pc.next != nil {
 					rep.Next = pc.next(rep.Service)
 				}
+				if err == nil {
+					rep.Next = append(rep.Next, h.remedySteps(rep)...)
+				}
 				return rep, err
 			},
 		})
 	}
-	return append(cmds, h.logsCommand())
+	return append(cmds, h.logsCommand(), h.explainCommand())
 }
 
 // serviceAndWindow parses "[service] [window]" in either order; anything else is a usage error.

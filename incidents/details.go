@@ -61,7 +61,7 @@ type ChartDetail struct {
 // ActionDetail is the Detail of the action_* events; ActionID ties one action's events together.
 type ActionDetail struct {
 	ActionID    string   `json:"action_id"`
-	Action      string   `json:"action"` // scale, limits, analyze, index, cancel
+	Action      string   `json:"action"` // scale, limits, analyze, index, cancel, rollback, restart, explain-analyze
 	Target      string   `json:"target"` // e.g. "agentic-studio/agentic-studio" or "ideas(user_id)"
 	Change      string   `json:"change,omitempty"`
 	RequestedBy string   `json:"requested_by,omitempty"`

@@ -329,12 +329,12 @@ func pgSlowStatements(ctx context.Context, tx pgx.Tx, env *probes.Env, r *probes
 	limit := env.Service.Thresholds.DBQueryTime.D()
 	f := probes.Finding{Check: "Slow statements", Subject: db, Threshold: float64(limit.Milliseconds()), Unit: "ms",
 		Message: "no statements recorded yet"}
-	var calls, nrows int64
+	var calls, nrows, queryID int64
 	var mean, total float64
 	var query string
-	_, err = pgx.ForEachRow(rows, []any{&calls, &mean, &total, &nrows, &query}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&calls, &mean, &total, &nrows, &query, &queryID}, func() error {
 		if len(t.Rows) == 0 {
-			f.Value = mean
+			f.Value, f.Evidence = mean, statementEvidence(queryID)
 			f.Message = fmt.Sprintf("slowest mean %s over %d calls since statistics were reset: %s", textfmt.Seconds(mean/1000), calls, probes.RedactSQL(query))
 		}
 		t.Rows = append(t.Rows, []string{textfmt.Seconds(mean / 1000), strconv.FormatInt(calls, 10), textfmt.Seconds(total / 1000), probes.RedactSQL(query)})

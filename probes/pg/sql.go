@@ -88,7 +88,7 @@ SELECT current_database(),
 // sqlSlowStatements is formatted with the quoted schema-qualified view name. It orders by
 // mean_exec_time: the runbook's mean_time is the name before PostgreSQL 13 (pg_stat_statements 1.8).
 const sqlSlowStatements = `
-SELECT s.calls, s.mean_exec_time, s.total_exec_time, s.rows, coalesce(s.query, '')
+SELECT s.calls, s.mean_exec_time, s.total_exec_time, s.rows, coalesce(s.query, ''), coalesce(s.queryid, 0)
 FROM %s s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.calls > 0
