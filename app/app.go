@@ -99,6 +99,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	ws := a.Bot.Workspace()
 	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
+	h.KnowIncidentChannels(func(ctx context.Context, channel string) bool {
+		_, err := a.Store.ByChannel(ctx, channel)
+		return err == nil
+	})
 	h.Add(inc.Commands()...)
 	act, err := a.actions(cfg, pool, backends, log, so.now)
 	if err != nil {

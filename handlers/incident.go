@@ -146,7 +146,11 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 func (in *Incidents) ladder() string {
 	var parts []string
 	for _, l := range incidents.LevelsFrom(in.cfg.Incidents) {
-		parts = append(parts, fmt.Sprintf("%s at %s", l.Name, l.After))
+		when := "at once"
+		if l.After > 0 {
+			when = "after " + incidents.FormatDuration(l.After)
+		}
+		parts = append(parts, l.Name+" "+when)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -257,7 +261,7 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 		return Report{}, err
 	}
 	parts := []Part{Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)),
-		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute)))}
+		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, incidents.FormatDuration(inc.Duration(in.now()))))}
 	start := max(0, len(events)-10)
 	for _, e := range events[start:] {
 		parts = append(parts, Break(), Plain(fmt.Sprintf("• %s UTC %s — ", e.OccurredAt.UTC().Format("15:04:05"), e.Kind)), Data(e.Summary))
