@@ -46,6 +46,7 @@ type startOptions struct {
 	now             func() time.Time
 	escalationEvery time.Duration
 	actionsEvery    time.Duration
+	commands        []handlers.Command
 }
 
 // WithClock makes incidents and escalations read time from now.
@@ -60,6 +61,11 @@ func WithEscalationEvery(d time.Duration) Option {
 // and tells the outcomes it decided.
 func WithActionClockEvery(d time.Duration) Option {
 	return func(o *startOptions) { o.actionsEvery = d }
+}
+
+// WithCommands adds commands to the /perf command set (perfbot demo adds its fault switch).
+func WithCommands(cmds ...handlers.Command) Option {
+	return func(o *startOptions) { o.commands = append(o.commands, cmds...) }
 }
 
 // Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
@@ -110,6 +116,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 	h.Add(act.Commands()...)
+	h.Add(so.commands...)
 	a.Bot.HandleApprovals(act)
 	hooks.actions = a.Actions
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
