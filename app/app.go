@@ -105,6 +105,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	ws := a.Bot.Workspace()
 	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
+	hooks.Timeline.Pinned = inc.Pinned
 	h.KnowIncidentChannels(func(ctx context.Context, channel string) bool {
 		_, err := a.Store.ByChannel(ctx, channel)
 		return err == nil

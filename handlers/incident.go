@@ -216,6 +216,19 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", incidents.FormatDuration(inc.Duration(in.now())))))}, nil
 }
 
+// Pinned says in the incident's channel that user's pin is in the timeline, and refreshes the
+// postmortem draft so its canvas shows it.
+func (in *Incidents) Pinned(ctx context.Context, inc incidents.Incident, user string) {
+	msg := T(IconNote, Plain("Pinned to the timeline of incident "), Bold(fmt.Sprintf("#%d", inc.Number)), Plain(" by "), Who(user),
+		Plain("; the postmortem draft is updated."))
+	if err := in.ws.Post(ctx, inc.ChannelID, msg); err != nil {
+		in.log.Warn("pin feedback failed", "incident", inc.Number, "err", err)
+	}
+	if err := in.publish(ctx, inc); err != nil {
+		in.log.Warn("postmortem refresh after a pin failed", "incident", inc.Number, "err", err)
+	}
+}
+
 func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {
 	src, err := in.store.PostmortemSource(ctx, inc.ID, nil)
 	if err != nil {
