@@ -34,7 +34,7 @@ func (p *page) eval(expr string) any {
 }
 
 func (p *page) truthy(expr string) bool {
-	v, err := chromedp.Run(p.b.Ctx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+	v, err := chromedp.Run(p.b.Ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 	return err == nil && v
 }
 
