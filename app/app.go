@@ -49,6 +49,7 @@ type startOptions struct {
 	now             func() time.Time
 	escalationEvery time.Duration
 	actionsEvery    time.Duration
+	commands        []handlers.Command
 }
 
 // WithClock makes incidents and escalations read time from now.
@@ -63,6 +64,11 @@ func WithEscalationEvery(d time.Duration) Option {
 // and tells the outcomes it decided.
 func WithActionClockEvery(d time.Duration) Option {
 	return func(o *startOptions) { o.actionsEvery = d }
+}
+
+// WithCommands adds commands to the /perf command set (perfbot demo adds its fault switch).
+func WithCommands(cmds ...handlers.Command) Option {
+	return func(o *startOptions) { o.commands = append(o.commands, cmds...) }
 }
 
 // Start wires perfbot from cfg and starts it; Wait blocks until it stops, Close stops it.
@@ -103,6 +109,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	ws := a.Bot.Workspace()
 	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
+	hooks.Timeline.Pinned = inc.Pinned
+	h.KnowIncidentChannels(func(ctx context.Context, channel string) bool {
+		_, err := a.Store.ByChannel(ctx, channel)
+		return err == nil
+	})
 	h.Add(inc.Commands()...)
 	act, err := a.actions(cfg, pool, backends, log, so.now)
 	if err != nil {
@@ -110,6 +121,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 	h.Add(act.Commands()...)
+	h.Add(so.commands...)
 	a.Bot.HandleApprovals(act)
 	hooks.actions = a.Actions
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)

@@ -17,6 +17,9 @@ import (
 type Timeline struct {
 	Store *incidents.Store
 	Log   *slog.Logger
+	// Pinned, when set, is told of each pin newly recorded (it says so in the channel and
+	// refreshes the postmortem draft).
+	Pinned func(ctx context.Context, inc incidents.Incident, user string)
 }
 
 // CommandDone records a probe command run in an incident channel, with its headline and charts.
@@ -62,8 +65,10 @@ func (t Timeline) EventSeen(ctx context.Context, e handlers.EventRecord) {
 	if kind == incidents.KindReaction {
 		summary = "marked message " + e.ItemTS + " with a pushpin reaction"
 	}
-	t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User, Summary: summary, Link: e.Link,
-		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS})
+	if t.record(ctx, inc, incidents.Event{Kind: kind, OccurredAt: e.EventTime, Actor: e.User, Summary: summary, Link: e.Link,
+		DedupeKey: "pin:" + e.Channel + ":" + e.ItemTS}) && t.Pinned != nil {
+		t.Pinned(ctx, inc, e.User)
+	}
 }
 
 // keyOr is a dedupe key from an id, or a unique one when the id is missing (a post or upload that
@@ -75,10 +80,13 @@ func keyOr(prefix, id string) string {
 	return prefix + id
 }
 
-func (t Timeline) record(ctx context.Context, inc incidents.Incident, e incidents.Event) {
-	if _, err := t.Store.Record(ctx, inc.ID, e); err != nil && t.Log != nil {
+// record adds e to inc's timeline and tells whether it is new there.
+func (t Timeline) record(ctx context.Context, inc incidents.Incident, e incidents.Event) bool {
+	recorded, err := t.Store.Record(ctx, inc.ID, e)
+	if err != nil && t.Log != nil {
 		t.Log.Warn("timeline record failed", "incident", inc.Number, "kind", e.Kind, "err", err)
 	}
+	return recorded && err == nil
 }
 
 // chartNumbers summarizes each series by its first and last value: the chart's before and after.

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -120,18 +121,20 @@ func userMention(id string) string {
 	return escapeLine(id, 60)
 }
 
-// approverList names who may approve: the listed users and the group, as mentions.
+// approverList names who may approve: the listed users and the group, as mentions. The requester
+// is left out (nobody approves their own change); a group they belong to is "other members".
 func approverList(ap handlers.Approval) string {
 	var parts []string
-	for i, id := range ap.Approvers {
+	others := slices.DeleteFunc(slices.Clone(ap.Approvers), func(id string) bool { return id == ap.RequestedBy })
+	for i, id := range others {
 		if i == 10 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(ap.Approvers)-10))
+			parts = append(parts, fmt.Sprintf("and %d more", len(others)-10))
 			break
 		}
 		parts = append(parts, userMention(id))
 	}
 	if m := mention(handlers.PieceGroup, ap.ApproverGroup); m != "" {
-		parts = append(parts, "members of "+m)
+		parts = append(parts, "members of "+m+" but the requester")
 	}
 	if len(parts) == 0 {
 		return "nobody is configured (actions.approvers)"

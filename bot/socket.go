@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -46,6 +47,7 @@ type socket struct {
 	closing bool
 	closeBy time.Time     // when closing: the latest time to wait for Slack's answer to the close
 	done    chan struct{} // closed when run returns
+	hellos  int           // hello messages read; the first is logged at info, the rest at debug
 }
 
 func newSocket(b *Bot, inbox chan<- inbound) *socket {
@@ -146,6 +148,12 @@ func (s *socket) read(conn *websocket.Conn) error {
 		}
 		switch {
 		case head.Type == "hello":
+			s.hellos++
+			level := slog.LevelInfo
+			if s.hellos > 1 {
+				level = slog.LevelDebug
+			}
+			s.b.log.Log(context.Background(), level, "connected to Slack over Socket Mode; /perf commands are answered", "workspace", s.b.teamURL)
 			continue
 		case head.Type == "disconnect":
 			s.b.log.Debug("disconnect message", "reason", head.Reason)

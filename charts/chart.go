@@ -141,7 +141,7 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 	legend.Top = true
 	legend.TextStyle.Font.Size = 9
 	legend.Padding = vg.Points(2)
-	xmin, xmax := math.Inf(1), math.Inf(-1)
+	xmin, xmax, peak := math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for i, s := range series {
 		l, err := plotter.NewLine(s.xys)
 		if err != nil {
@@ -154,24 +154,38 @@ func drawChart(dc draw.Canvas, c probes.Chart, series []line, dropped int) error
 		for _, xy := range s.xys {
 			xmin, xmax = math.Min(xmin, xy.X), math.Max(xmax, xy.X)
 		}
+		peak = math.Max(peak, s.peak)
 	}
 	if c.Threshold > 0 && !math.IsInf(c.Threshold, 0) {
 		t, err := thresholdLine(clamp(c.Threshold), xmin, xmax)
 		if err != nil {
 			return err
 		}
-		p.Add(t)
 		label := "threshold " + textfmt.Value(c.Threshold, cleanText(c.Unit, maxUnit))
+		if offScale(c.Threshold, peak) {
+			label += " (above the chart)" // the axis follows the data, not a far-off threshold
+		} else {
+			p.Add(t)
+		}
 		legend.Add(fitWidth(legend.TextStyle, label, legendText), t)
 	}
 	if dropped > 0 {
 		legend.Add(fmt.Sprintf("+%d more not shown", dropped))
 	}
 	p.Y.Max += (p.Y.Max - p.Y.Min) * 0.06 // headroom, so a threshold at the peak stays visible
-	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, -titleMargin))
 	legendArea := draw.Crop(dc, dc.Max.X-legendWidth+vg.Points(6), 0, 0, -vg.Points(30))
 	legend.Draw(legendArea)
 	return nil
+}
+
+// titleMargin keeps the title off the image's top edge.
+const titleMargin = vg.Length(8)
+
+// offScale tells whether a threshold is so far above the data (more than twice its peak) that
+// scaling the axis to it would squash every line into the bottom of the chart.
+func offScale(threshold, peak float64) bool {
+	return peak > 0 && threshold > 2*peak
 }
 
 // newPlot makes a plot with the title, the HH:MM UTC time axis and the unit on Y.
@@ -211,7 +225,7 @@ func drawNoData(dc draw.Canvas, c probes.Chart) {
 	title.XAlign = draw.XCenter
 	title.YAlign = draw.YTop
 	center := dc.Center()
-	dc.FillText(title, vg.Point{X: center.X, Y: dc.Max.Y - vg.Points(10)}, cleanText(c.Title, maxTitle))
+	dc.FillText(title, vg.Point{X: center.X, Y: dc.Max.Y - titleMargin - vg.Points(4)}, cleanText(c.Title, maxTitle))
 	msg := title
 	msg.Font.Size = 20
 	msg.YAlign = draw.YCenter

@@ -254,3 +254,51 @@ func TestValueTicks(t *testing.T) {
 		}
 	}
 }
+
+// seriesRows returns the lowest and highest image rows that hold the first series' colour (blue).
+func seriesRows(img image.Image) (top, bottom int) {
+	top, bottom = -1, -1
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X-int(legendWidth*dpi/vg.Inch); x++ { // the plot, not the legend
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 < 60 && g>>8 > 100 && g>>8 < 140 && bl>>8 > 160 {
+				if top < 0 {
+					top = y
+				}
+				bottom = y
+			}
+		}
+	}
+	return top, bottom
+}
+
+// TestPNGScalesToData: 5–25 ms lines under a 500 ms threshold fill the plot instead of its bottom
+// pixels; the threshold is named in the legend, and the title keeps off the top edge.
+func TestPNGScalesToData(t *testing.T) {
+	c := probes.Chart{Title: "p95 latency by endpoint", Unit: "ms", Threshold: 500}
+	s := probes.Series{Name: "/api/ideas"}
+	for m := 0; m < 120; m++ {
+		s.Points = append(s.Points, probes.Point{T: t0.Add(time.Duration(m) * 15 * time.Second), V: 15 + 10*math.Sin(float64(m)/10)})
+	}
+	c.Series = []probes.Series{s}
+	b, err := PNG(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decode(t, b)
+	top, bottom := seriesRows(img)
+	if top < 0 || bottom-top < Height/3 {
+		t.Errorf("the series spans rows %d..%d, want at least a third of the %d px height", top, bottom, Height)
+	}
+	if red := redPixels(img); red == 0 {
+		t.Error("no red at all: the off-scale threshold should still be marked in the legend")
+	}
+	for y := 0; y < 5; y++ {
+		for x := 0; x < Width; x++ {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r>>8 < 250 || g>>8 < 250 || bl>>8 < 250 {
+				t.Fatalf("ink at (%d,%d): the title touches the top edge", x, y)
+			}
+		}
+	}
+}

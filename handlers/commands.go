@@ -63,7 +63,7 @@ func (h *Handlers) builtins() []Command {
 				}
 				rep, err := h.run(ctx, req, pc.name, pc.title, svc, window, pc.probes)
 				if err == nil && pc.next != nil {
-					rep.Next = pc.next(rep.Service)
+					rep.Next = h.withoutOpen(ctx, req.Channel, pc.next(rep.Service))
 				}
 				if err == nil {
 					rep.Next = append(rep.Next, h.remedySteps(rep)...)

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ type Handlers struct {
 	log      *slog.Logger
 	commands []Command
 	now      func() time.Time
+	// inIncident tells whether a channel is an incident's own; nil means none is.
+	inIncident func(ctx context.Context, channel string) bool
 }
 
 // Command is one /perf subcommand: its help and what it runs.
@@ -63,6 +66,20 @@ func New(cfg *config.Config, envs EnvSource, log *slog.Logger) *Handlers {
 
 // Add registers more commands (incidents, actions) that live outside this package's probe commands.
 func (h *Handlers) Add(cmds ...Command) { h.commands = append(h.commands, cmds...) }
+
+// KnowIncidentChannels lets reports leave out "Open incident" where an incident is already open:
+// in its own channel.
+func (h *Handlers) KnowIncidentChannels(in func(ctx context.Context, channel string) bool) {
+	h.inIncident = in
+}
+
+// withoutOpen drops the step that opens an incident when the channel is already an incident's.
+func (h *Handlers) withoutOpen(ctx context.Context, channel string, next []NextStep) []NextStep {
+	if h.inIncident == nil || channel == "" || !h.inIncident(ctx, channel) {
+		return next
+	}
+	return slices.DeleteFunc(next, func(s NextStep) bool { return strings.HasPrefix(s.Command, "/perf incident open") })
+}
 
 // Commands lists every command in help order.
 func (h *Handlers) Commands() []Command { return h.commands }

@@ -146,7 +146,11 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 func (in *Incidents) ladder() string {
 	var parts []string
 	for _, l := range incidents.LevelsFrom(in.cfg.Incidents) {
-		parts = append(parts, fmt.Sprintf("%s at %s", l.Name, l.After))
+		when := "at once"
+		if l.After > 0 {
+			when = "after " + incidents.FormatDuration(l.After)
+		}
+		parts = append(parts, l.Name+" "+when)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -213,6 +217,19 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", incidents.FormatDuration(inc.Duration(in.now())))))}, nil
 }
 
+// Pinned says in the incident's channel that user's pin is in the timeline, and refreshes the
+// postmortem draft so its canvas shows it.
+func (in *Incidents) Pinned(ctx context.Context, inc incidents.Incident, user string) {
+	msg := T(IconNote, Plain("Pinned to the timeline of incident "), Bold(fmt.Sprintf("#%d", inc.Number)), Plain(" by "), Who(user),
+		Plain("; the postmortem draft is updated."))
+	if err := in.ws.Post(ctx, inc.ChannelID, msg); err != nil {
+		in.log.Warn("pin feedback failed", "incident", inc.Number, "err", err)
+	}
+	if err := in.publish(ctx, inc); err != nil {
+		in.log.Warn("postmortem refresh after a pin failed", "incident", inc.Number, "err", err)
+	}
+}
+
 func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {
 	src, err := in.store.PostmortemSource(ctx, inc.ID, nil)
 	if err != nil {
@@ -258,7 +275,7 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 		return Report{}, err
 	}
 	parts := []Part{Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)),
-		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, inc.Duration(in.now()).Round(time.Minute)))}
+		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, incidents.FormatDuration(inc.Duration(in.now()))))}
 	start := max(0, len(events)-10)
 	for _, e := range events[start:] {
 		parts = append(parts, Break(), Plain(fmt.Sprintf("• %s UTC %s — ", e.OccurredAt.UTC().Format("15:04:05"), e.Kind)), Data(e.Summary))

@@ -42,7 +42,7 @@ func TestPagerPostsMeaningNotMarkup(t *testing.T) {
 	if !reflect.DeepEqual(ws.invited, []string{"U0BOB"}) {
 		t.Errorf("invited %v, want only the user", ws.invited)
 	}
-	want := handlers.T(handlers.IconEscalation, handlers.Bold("Escalation — Level 2 <!here>"), handlers.Plain(" (unresolved after 30m0s). "),
+	want := handlers.T(handlers.IconEscalation, handlers.Bold("Escalation — Level 2 <!here>"), handlers.Plain(" (unresolved after 30m). "),
 		handlers.User("U0BOB"), handlers.Plain(" "), handlers.Group("S0SRE"), handlers.Plain(" "), handlers.Data("bob"), handlers.Plain(" please join."))
 	if len(ws.posts) != 1 || !reflect.DeepEqual(ws.posts[0], want) {
 		t.Errorf("posted %+v\nwant %+v", ws.posts, want)
@@ -52,7 +52,7 @@ func TestPagerPostsMeaningNotMarkup(t *testing.T) {
 	if err := (handlers.Pager{WS: ws}).Page(context.Background(), incidents.Incident{ChannelID: "C0INC"}, incidents.Level{Name: "L3"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := ws.posts[0].String(); got != "Escalation — L3 (unresolved after 0s). Nobody is configured to page at this level (incidents.levels)." {
+	if got := ws.posts[0].String(); got != "Escalation — L3 (paged when the incident opened). Nobody is configured to page at this level (incidents.levels)." {
 		t.Errorf("nobody to page: %q", got)
 	}
 }

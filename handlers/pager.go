@@ -33,7 +33,11 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 		return fmt.Errorf("page level %d: %w", l.Number, incidents.ErrNoChannel)
 	}
 	failed := p.invite(ctx, inc.ChannelID, l.Page)
-	parts := []Part{IconEscalation, Bold("Escalation — " + l.Name), Plain(fmt.Sprintf(" (unresolved after %s). ", l.After))}
+	when := " (paged when the incident opened). "
+	if l.After > 0 {
+		when = " (unresolved after " + incidents.FormatDuration(l.After) + "). "
+	}
+	parts := []Part{IconEscalation, Bold("Escalation — " + l.Name), Plain(when)}
 	if len(l.Page) == 0 {
 		parts = append(parts, Plain("Nobody is configured to page at this level (incidents.levels)."))
 	}

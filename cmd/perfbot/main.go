@@ -18,6 +18,9 @@ func main() {
 	go func() { <-ctx.Done(); stop() }() // a second signal stops the process at once
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, errHelped) {
+		return
+	}
 	if err != nil {
 		if errs.KindOf(err) == errs.Internal && !errors.Is(err, errUsage) && !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "perfbot:", err)
@@ -29,6 +32,8 @@ func main() {
 var (
 	errUsage    = errors.New("usage")
 	errReported = errors.New("already reported")
+	// errHelped means help was asked for and printed: nothing to do, exit 0.
+	errHelped = errors.New("help printed")
 )
 
 func exitCode(err error) int {
@@ -38,16 +43,19 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `usage: perfbot [-config perfbot.yaml] <command> [args]
+const usage = `usage: perfbot [-config perfbot.yaml] [-log-level warn] <command> [args]
 
 commands:
   run                   the Slack bot (Socket Mode), its HTTP listener and escalation clock
+  demo                  the whole bot in a browser: local Slack server, web view, fault panel
   exec '/perf assess'   run one command and print the report
   console               a prompt for /perf commands
   postmortem <incident> print an incident's postmortem (Markdown), regenerated from its timeline
   check-config          print every problem in the configuration
   manifest              print the Slack app manifest
   version               print the version
+
+"perfbot <command> -h" shows a command's own flags.
 `
 
 // run is perfbot's whole program; main only wires the process to it.
@@ -69,7 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "check-config":
 		return cmdCheckConfig(opts, getenv, stdout, stderr)
 	case "run":
-		return cmdRun(ctx, opts, getenv, stderr)
+		return cmdRun(ctx, opts, getenv, subArgs, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, opts, getenv, subArgs, stdout, stderr)
 	case "postmortem":
 		return cmdPostmortem(ctx, opts, getenv, subArgs, stdout, stderr)
 	case "manifest":

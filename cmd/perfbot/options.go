@@ -23,8 +23,11 @@ func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
 	fs.SetOutput(stderr)
 	var o options
 	fs.StringVar(&o.configPath, "config", "perfbot.yaml", "configuration file")
-	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error (run and demo: info)")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage+"\nflags:\n"); fs.PrintDefaults() }
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return o, nil, errHelped
+	} else if err != nil {
 		return o, nil, errUsage
 	}
 	fs.Visit(func(f *flag.Flag) {

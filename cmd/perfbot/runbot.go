@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 
@@ -10,9 +11,23 @@ import (
 	"github.com/perfbot/perfbot/bot"
 )
 
+const runUsage = `usage: perfbot [-config perfbot.yaml] run
+
+Runs the Slack bot over Socket Mode (SLACK_APP_TOKEN, SLACK_BOT_TOKEN, and SLACK_API_URL for the
+local Slack server, unless the config file sets them), the HTTP listener (http.listen: Alertmanager
+intake, postmortems, /metrics, /healthz) and the escalation and action clocks, until SIGINT or
+SIGTERM. It logs at info level unless -log-level says otherwise, and says once when it is connected.
+`
+
 // cmdRun runs the Slack bot with its HTTP listener (Alertmanager intake, postmortems, health, metrics)
 // and the escalation clock, until ctx ends.
-func cmdRun(ctx context.Context, o options, getenv func(string) string, stderr io.Writer) error {
+func cmdRun(ctx context.Context, o options, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("perfbot run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), runUsage) }
+	if err := parseSub(fs, args, stdout); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(o, getenv)
 	if err != nil {
 		return err

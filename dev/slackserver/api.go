@@ -57,6 +57,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/commands/", s.handleResponseURL)
 	s.mux.HandleFunc("/actions/", s.handleResponseURL)
 	s.mux.Handle(uiPath, s.webHandler())
+	s.mux.HandleFunc("GET /archives/{channel}/{p}", s.handlePermalink)
+	s.mux.HandleFunc("GET /favicon.ico", serveFavicon)
 }
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {

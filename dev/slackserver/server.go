@@ -122,6 +122,7 @@ type Server struct {
 
 	notifyMu sync.Mutex
 	changed  chan struct{}
+	faults   FaultPanel // the web view's fault panel; nil for none
 }
 
 // New builds a Server from opts; call Start to serve it, or use Handler directly.

@@ -66,6 +66,9 @@ func (s *Server) webHandler() http.Handler {
 	mux.HandleFunc("POST "+uiPath+"api/send", w.send)
 	mux.HandleFunc("POST "+uiPath+"api/click", w.click)
 	mux.HandleFunc("POST "+uiPath+"api/pin", w.pin)
+	mux.HandleFunc("POST "+uiPath+"api/react", w.react)
+	mux.HandleFunc("GET "+uiPath+"api/faults", w.listFaults)
+	mux.HandleFunc("POST "+uiPath+"api/faults", w.setFault)
 	return guardUI(mux)
 }
 
@@ -85,6 +88,8 @@ type uiChannel struct {
 	Name  string `json:"name"`
 	Topic string `json:"topic,omitempty"`
 	Kind  string `json:"kind"` // "public", "private", "im"
+	// Latest is the timestamp of the newest message, for the page's unread markers.
+	Latest string `json:"latest,omitempty"`
 }
 
 // uiState is what the page polls: who and where, and the channel rendered as HTML.
@@ -97,6 +102,7 @@ type uiState struct {
 	Messages  string            `json:"messages"` // HTML
 	Canvases  []uiCanvas        `json:"canvases"` // rendered by the page as escaped Markdown
 	Connected bool              `json:"connected"`
+	Faults    bool              `json:"faults"` // a fault panel is attached
 	Version   string            `json:"version"`
 }
 
@@ -112,6 +118,7 @@ func (w *webUI) state(rw http.ResponseWriter, r *http.Request) {
 	st.Channels = w.channels(st.User)
 	st.Channel = pick(st.Channels, func(c uiChannel) bool { return c.ID == wantChannel || c.Name == wantChannel })
 	st.Connected = w.s.Sockets() > 0
+	st.Faults = w.s.faultPanel() != nil
 	if st.Channel.ID != "" {
 		n := w.names(st.Channel.ID)
 		st.Names = map[string]string{}
@@ -146,6 +153,13 @@ func pick[T any](items []T, matches func(T) bool) T {
 // channels lists what the user sees: public channels, private ones they are in, their DM with the bot.
 func (w *webUI) channels(user string) []uiChannel {
 	var out []uiChannel
+	defer func() {
+		for i := range out {
+			if msgs := w.s.Messages(out[i].ID); len(msgs) > 0 {
+				out[i].Latest = msgs[len(msgs)-1].TS
+			}
+		}
+	}()
 	for _, c := range w.s.Channels() {
 		switch {
 		case c.IM && slices.Contains(c.Members, user):
@@ -222,19 +236,27 @@ func (w *webUI) readAction(rw http.ResponseWriter, r *http.Request) (uiAction, b
 }
 
 // errNoApp tells the person at the page what to start, instead of waiting for an ack.
-var errNoApp = errors.New("no app is connected over Socket Mode: start the bot (go run ./cmd/perfbot run with the SLACK_* lines this server printed)")
+var errNoApp = errors.New("no app is connected over Socket Mode: start the bot (perfbot demo, or perfbot run with the SLACK_* lines this server printed)")
 
-// send types a slash command as the user; plain messages are refused, since the server
-// has no exported way to post as a user.
+// send types a message as the user: a slash command goes to the app; anything else is a
+// message in the channel, or in the thread of ts when it is set.
 func (w *webUI) send(rw http.ResponseWriter, r *http.Request) {
 	a, ok := w.readAction(rw, r)
 	if !ok {
 		return
 	}
 	text := strings.TrimSpace(a.Text)
-	if !strings.HasPrefix(text, "/") || len(text) < 2 {
-		uiJSON(rw, http.StatusBadRequest, map[string]any{"ok": false,
-			"error": "only slash commands can be sent from here, e.g. /perf help"})
+	if text == "" {
+		uiJSON(rw, http.StatusBadRequest, map[string]any{"ok": false, "error": "type a message or a command, e.g. /perf help"})
+		return
+	}
+	if !strings.HasPrefix(text, "/") || a.TS != "" {
+		_, err := w.s.PostAsUser(a.User, a.Channel, a.TS, text)
+		w.reply(rw, err)
+		return
+	}
+	if len(text) < 2 || strings.HasPrefix(text, "/ ") {
+		uiJSON(rw, http.StatusBadRequest, map[string]any{"ok": false, "error": "a command needs a name, e.g. /perf help"})
 		return
 	}
 	cmd, rest, _ := strings.Cut(text, " ")
@@ -242,6 +264,19 @@ func (w *webUI) send(rw http.ResponseWriter, r *http.Request) {
 		_, err := w.s.SlashCommand(ctx, a.User, a.Channel, cmd, strings.TrimSpace(rest))
 		return err
 	}))
+}
+
+// react adds an emoji reaction (action_id holds its name) to a message as the user.
+func (w *webUI) react(rw http.ResponseWriter, r *http.Request) {
+	a, ok := w.readAction(rw, r)
+	if !ok {
+		return
+	}
+	if err := w.s.React(a.User, a.Channel, a.TS, a.ActionID); err != nil {
+		uiJSON(rw, http.StatusBadRequest, map[string]any{"ok": false, "error": err.Error()})
+		return
+	}
+	uiJSON(rw, http.StatusOK, map[string]any{"ok": true})
 }
 
 // click presses a button on a message (or an ephemeral message) as the user.
@@ -369,20 +404,32 @@ func (w *webUI) messageHTML(m Message, files map[string]File, n Names, thread []
 	if m.Edits > 0 {
 		meta += `<span class="note">(edited)</span>`
 	}
+	var tools string
 	if m.Ephemeral {
 		class += " ephemeral"
 		meta += `<span class="note">Only visible to you</span>`
-	} else if w.isPinned(m.Channel, m.TS) {
-		meta += `<span class="pinned">📌 Pinned</span>`
 	} else {
-		meta += `<button type="button" class="pin" data-pin title="Pin to this channel">📌</button>`
+		if w.isPinned(m.Channel, m.TS) {
+			meta += `<span class="pinned">` + emojiSpan("📌", ":pushpin:") + ` Pinned</span>`
+		} else {
+			tools += `<button type="button" class="tool" data-pin aria-label="Pin this message">` + emojiSpan("📌", ":pushpin:") + ` Pin</button>`
+		}
+		for _, r := range quickReactions {
+			tools += `<button type="button" class="tool" data-react="` + r + `" aria-label="React with ` + r + `">` + emojify(":"+r+":") + `</button>`
+		}
+		if m.ThreadTS == "" || m.ThreadTS == m.TS {
+			tools += `<button type="button" class="tool" data-reply aria-label="Reply in thread">Reply</button>`
+		}
+	}
+	if tools != "" {
+		meta += `<span class="tools">` + tools + `</span>`
 	}
 	body := `<div class="mrkdwn">` + MrkdwnHTML(m.Text, n) + `</div>`
 	if len(m.Blocks) > 0 {
 		body = BlocksHTML(m.Blocks, n)
 	}
 	var b strings.Builder
-	b.WriteString(`<div class="` + class + `" data-ts="` + escText(m.TS) + `"><div class="meta">` + meta + `</div>`)
+	b.WriteString(`<div class="` + class + `" data-ts="` + escText(m.TS) + `" id="m` + escText(strings.ReplaceAll(m.TS, ".", "")) + `"><div class="meta">` + meta + `</div>`)
 	b.WriteString(`<div class="body">` + body + attachmentsHTML(m.Attachments, n) + `</div>`)
 	for _, id := range m.Files {
 		b.WriteString(fileHTML(files[id], m.Channel, id))
@@ -390,12 +437,16 @@ func (w *webUI) messageHTML(m Message, files map[string]File, n Names, thread []
 	if len(m.Reactions) > 0 {
 		b.WriteString(`<div class="reactions">`)
 		for _, r := range m.Reactions {
-			b.WriteString(fmt.Sprintf(`<span class="reaction">%s %d</span>`, emojify(escText(":"+r.Name+":")), len(r.Users)))
+			b.WriteString(fmt.Sprintf(`<button type="button" class="reaction" data-react="%s" aria-label="%s: %d">%s %d</button>`,
+				escText(r.Name), escText(r.Name), len(r.Users), emojify(escText(":"+r.Name+":")), len(r.Users)))
 		}
 		b.WriteString(`</div>`)
 	}
 	if len(thread) > 0 {
 		head := fmt.Sprintf("%d replies", len(thread))
+		if len(thread) > 1 && thread[len(thread)-1].User != "" {
+			head += " · last from " + escText(orElse(n.Users[thread[len(thread)-1].User], thread[len(thread)-1].User))
+		}
 		if len(thread) == 1 {
 			head = "1 reply"
 		}
@@ -409,6 +460,10 @@ func (w *webUI) messageHTML(m Message, files map[string]File, n Names, thread []
 	b.WriteString(`</div>`)
 	return b.String()
 }
+
+// quickReactions are the reactions offered on every message; a pushpin marks a message for the
+// incident timeline.
+var quickReactions = []string{"pushpin", "eyes", "white_check_mark"}
 
 // escText escapes text that is not Slack-formatted (names, IDs, titles).
 func escText(s string) string { return html.EscapeString(s) }

@@ -43,10 +43,16 @@ var emoji = map[string]string{
 func emojify(s string) string {
 	return emojiCode.ReplaceAllStringFunc(s, func(m string) string {
 		if e, ok := emoji[m[1:len(m)-1]]; ok {
-			return e
+			return emojiSpan(e, m)
 		}
 		return m
 	})
+}
+
+// emojiSpan wraps an emoji glyph with its :name:, which the page shows instead on a machine
+// without an emoji font.
+func emojiSpan(glyph, name string) string {
+	return `<span class="emoji" data-name="` + esc(name) + `" role="img" aria-label="` + esc(strings.Trim(name, ":")) + `">` + glyph + `</span>`
 }
 
 // MrkdwnHTML renders Slack mrkdwn (*bold*, _italic_, ~strike~, `code`, ```blocks```,

@@ -40,7 +40,8 @@ func TestMrkdwnHTML(t *testing.T) {
 		{"code block", "```\n<b>x</b> *no* &lt;\n```", `<pre class="code">&lt;b&gt;x&lt;/b&gt; *no* &lt;</pre>`},
 		{"unclosed fence is text", "a ``` b", "a ``` b"},
 		{"bold around a mention", "*<@U0ALICE001>*", `<strong><span class="mention">@alice</span></strong>`},
-		{"emoji", ":red_circle: CRIT :not_an_emoji: 10:30:00", "🔴 CRIT :not_an_emoji: 10:30:00"},
+		{"emoji", ":red_circle: CRIT :not_an_emoji: 10:30:00",
+			`<span class="emoji" data-name=":red_circle:" role="img" aria-label="red_circle">🔴</span> CRIT :not_an_emoji: 10:30:00`},
 		{"quotes and attributes", `" onmouseover="x' <@U9|"><img src=x onerror=alert(1)>`,
 			`&#34; onmouseover=&#34;x&#39; <span class="mention">@&#34;</span>&lt;img src=x onerror=alert(1)&gt;`},
 		{"NUL cannot forge a placeholder", "\x000\x00 `c`", "0 <code>c</code>"},
@@ -82,7 +83,7 @@ func TestBlocksHTML(t *testing.T) {
 	got := slackserver.BlocksHTML(raw, names)
 	checkSafeHTML(t, got)
 	for _, want := range []string{
-		`<div class="b-header"><span class="plain">🔴 CRIT &lt;b&gt;studio&lt;/b&gt;</span></div>`,
+		`<div class="b-header"><span class="plain"><span class="emoji" data-name=":red_circle:" role="img" aria-label="red_circle">🔴</span> CRIT &lt;b&gt;studio&lt;/b&gt;</span></div>`,
 		`<strong>p95</strong> is high for <span class="mention">@alice</span>`,
 		`<div class="b-field"><span class="mrkdwn"><strong>Window</strong>` + "\n15m</span></div>",
 		`<div class="b-field"><span class="plain">&lt;!channel&gt;</span></div>`,
@@ -111,6 +112,7 @@ func checkSafeHTML(t *testing.T, h string) {
 	tags := []string{"strong", "em", "del", "code", "pre", "span", "a", "div", "button", "table", "tr", "th", "td",
 		"img", "hr", "figure", "figcaption", "ul", "li", "time"}
 	attrs := []string{"class", "href", "target", "rel", "src", "alt", "loading", "type", "title", "download",
+		"id", "role", "aria-label", "data-name", "data-pin", "data-react", "data-reply",
 		"data-action", "data-confirm", "data-url", "data-ts", "data-pin", "data-thread", "data-toggle"}
 	z := html.NewTokenizer(strings.NewReader(h))
 	for {
@@ -321,7 +323,7 @@ func TestWebRefusesWhatItCannotSend(t *testing.T) {
 		code       int
 		errPart    string
 	}{
-		{"plain message", "send", map[string]string{"user": w.alice, "channel": w.c, "text": "hello"}, 400, "only slash commands"},
+		{"empty message", "send", map[string]string{"user": w.alice, "channel": w.c, "text": "  "}, 400, "type a message"},
 		{"no user", "send", map[string]string{"channel": w.c, "text": "/perf help"}, 400, "pick a user"},
 		{"no app", "send", map[string]string{"user": w.alice, "channel": w.c, "text": "/perf help"}, 502, "no app is connected"},
 		{"pin of nothing", "pin", map[string]string{"user": w.alice, "channel": w.c, "ts": "1.000001"}, 404, "no message"},
@@ -380,7 +382,7 @@ func TestWebPinSendsPinAdded(t *testing.T) {
 	if !ok || pin.User != w.alice || pin.Channel != w.c || pin.Item.Message == nil || pin.Item.Message.Timestamp != ts {
 		t.Fatalf("event = %+v", e.Data)
 	}
-	if !strings.Contains(w.state(t, w.alice, w.c).Messages, "📌 Pinned") {
+	if !strings.Contains(w.state(t, w.alice, w.c).Messages, "</span> Pinned") {
 		t.Error("the message is not shown as pinned")
 	}
 	if code, _ := w.post(t, "pin", map[string]string{"user": w.alice, "channel": w.c, "ts": ts}); code != http.StatusConflict {

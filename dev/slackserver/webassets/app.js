@@ -15,6 +15,11 @@
   let version = '';
   let shownChannel = '';
   const openThreads = new Set(); // thread parents the person opened, kept across refreshes
+  let focusTS = params.get('ts') || ''; // a permalink's message, scrolled to once shown
+  let scrolledTo = '';
+  let seen = null; // channel id -> newest timestamp the person has seen (unread markers)
+  const closedCanvas = new Set(); // channels whose canvas the person closed
+  let canvasCount = 0;
 
   async function call(path, body) {
     const init = body
@@ -53,14 +58,21 @@
     if (st.version === version) return;
     version = st.version;
     const q = new URLSearchParams({ user: sel.user, channel: (st.channel && st.channel.name) || '' });
-    history.replaceState(null, '', '?' + q);
+    history.replaceState(null, '', '?' + q + location.hash);
     renderUsers(st.users || [], sel.user);
     renderChannels(st.channels || [], sel.channel);
+    $('faults').hidden = !st.faults;
+    if (st.faults && !faultsLoaded) loadFaults();
     const ch = st.channel || {};
-    $('chan-name').textContent = ch.kind === 'im' ? ch.name : (ch.kind === 'private' ? '🔒 ' : '# ') + (ch.name || '');
+    $('chan-name').textContent = ch.kind === 'im' ? ch.name : (ch.kind === 'private' ? '◆ ' : '# ') + (ch.name || '');
     $('chan-topic').textContent = ch.topic || '';
     renderMessages(st.messages || '');
     renderCanvases(st.canvases || [], st.names || {});
+  }
+
+  function unread(c) {
+    if (seen === null) return false;
+    return c.id !== sel.channel && !!c.latest && !(seen[c.id] >= c.latest);
   }
 
   function renderUsers(users, current) {
@@ -78,11 +90,21 @@
   }
 
   function renderChannels(chans, current) {
+    if (seen === null) { // what exists when the page opens counts as read
+      seen = {};
+      chans.forEach((c) => { seen[c.id] = c.latest || ''; });
+    }
+    chans.forEach((c) => { if (c.id === current) seen[c.id] = c.latest || ''; });
     $('channels').replaceChildren(...chans.map((c) => {
-      const b = el('button', 'chan' + (c.id === current ? ' active' : ''));
+      const isUnread = unread(c);
+      const b = el('button', 'chan' + (c.id === current ? ' active' : '') + (isUnread ? ' unread' : ''));
       b.type = 'button';
-      b.textContent = (c.kind === 'im' ? '● ' : c.kind === 'private' ? '🔒 ' : '# ') + c.name;
-      b.addEventListener('click', () => { sel.channel = c.id; version = ''; poll(); });
+      b.dataset.id = c.id;
+      b.append(el('span', 'sigil', c.kind === 'im' ? '@' : c.kind === 'private' ? '◆' : '#'), el('span', 'chan-name', c.name));
+      if (isUnread) b.append(el('span', 'badge', 'new'));
+      b.setAttribute('aria-label', (c.kind === 'im' ? 'direct message ' : c.kind === 'private' ? 'private channel ' : 'channel ') + c.name + (isUnread ? ', unread' : ''));
+      if (c.id === current) b.setAttribute('aria-current', 'page');
+      b.addEventListener('click', () => { sel.channel = c.id; version = ''; focusTS = ''; poll(); });
       return b;
     }));
   }
@@ -90,6 +112,10 @@
   function renderMessages(html) {
     const box = $('messages');
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    const active = document.activeElement;
+    const drafts = {};
+    box.querySelectorAll('form.reply').forEach((f) => { drafts[f.dataset.thread] = f.elements.text.value; });
+    const focusedReply = active && active.closest && active.closest('form.reply') ? active.closest('form.reply').dataset.thread : '';
     box.innerHTML = html; // server-rendered HTML, every text escaped there
     box.querySelectorAll('time[data-ts]').forEach((t) => {
       const d = new Date(parseFloat(t.dataset.ts) * 1000);
@@ -98,19 +124,66 @@
     });
     box.querySelectorAll('.thread[data-thread]').forEach((t) => {
       t.classList.toggle('open', openThreads.has(sel.channel + ' ' + t.dataset.thread));
+      const head = t.querySelector('button[data-toggle]');
+      if (head) head.setAttribute('aria-expanded', t.classList.contains('open'));
     });
+    openThreads.forEach((key) => {
+      const [chan, ts] = key.split(' ');
+      if (chan !== sel.channel) return;
+      const msg = box.querySelector('.msg[data-ts="' + CSS.escape(ts) + '"]');
+      if (msg) addReplyForm(msg, ts, drafts[ts] || '', focusedReply === ts);
+    });
+    if (focusTS) {
+      const target = box.querySelector('.msg[data-ts="' + CSS.escape(focusTS) + '"]');
+      if (target) {
+        const thread = target.closest('.thread');
+        if (thread) thread.classList.add('open');
+        target.classList.add('focus');
+        if (scrolledTo !== focusTS) {
+          target.scrollIntoView({ block: 'center' });
+          scrolledTo = focusTS;
+          shownChannel = sel.channel;
+          return;
+        }
+      }
+    }
     if (atBottom || shownChannel !== sel.channel) box.scrollTop = box.scrollHeight;
     shownChannel = sel.channel;
+  }
+
+  // addReplyForm puts a composer for the thread of ts under its parent message.
+  function addReplyForm(msg, ts, draft, focus) {
+    let thread = msg.querySelector(':scope > .thread');
+    if (!thread) {
+      thread = el('div', 'thread open');
+      thread.dataset.thread = ts;
+      thread.append(el('div', 'replies'));
+      msg.append(thread);
+    }
+    const form = el('form', 'reply');
+    form.dataset.thread = ts;
+    const input = el('input');
+    input.name = 'text';
+    input.value = draft;
+    input.placeholder = 'Reply in thread';
+    input.setAttribute('aria-label', 'reply in thread');
+    const send = el('button', '', 'Reply');
+    send.type = 'submit';
+    form.append(input, send);
+    thread.append(form);
+    if (focus) input.focus();
   }
 
   // Canvases: a small Markdown renderer that builds DOM nodes, so nothing is parsed as HTML.
   function renderCanvases(canvases, names) {
     const pane = $('canvas');
-    pane.hidden = canvases.length === 0;
-    document.body.classList.toggle('with-canvas', canvases.length > 0);
-    pane.replaceChildren(...canvases.map((cv) => {
+    canvasCount = canvases.length;
+    const closed = closedCanvas.has(sel.channel);
+    pane.hidden = canvases.length === 0 || closed;
+    $('canvas-open').hidden = canvases.length === 0 || !closed;
+    document.body.classList.toggle('with-canvas', !pane.hidden);
+    $('canvas-body').replaceChildren(...canvases.map((cv) => {
       const sec = el('section', 'canvas');
-      sec.append(el('div', 'canvas-label', 'Canvas'));
       if (cv.title) sec.append(el('h2', '', cv.title));
       sec.append(markdown(cv.markdown || '', names));
       return sec;
@@ -169,32 +242,36 @@
     return wrap;
   }
 
-  const inlineRe = /(`[^`]+`)|(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(<[@#!][^>]+>)|(\b_[^_]+_\b)|(\*[^*\s][^*]*\*)/g;
+  const inlineRe = /(?<!\\)(`[^`]+`)|(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(<[@#!][^>]+>)|(\b_[^_]+_\b)|(\*[^*\s][^*]*\*)/g;
+
+  // plain drops Markdown's backslash escapes (\# \( \*): they are syntax, not text.
+  const plain = (t) => t.replace(/\\([!-\/:-@\[-`{-~])/g, '$1');
 
   function inline(parent, text, names) {
     let last = 0;
     for (const m of text.matchAll(inlineRe)) {
-      parent.append(text.slice(last, m.index));
+      parent.append(plain(text.slice(last, m.index)));
       last = m.index + m[0].length;
       const s = m[0];
       if (m[1]) parent.append(el('code', '', s.slice(1, -1)));
-      else if (m[2]) parent.append(el('strong', '', s.slice(2, -2)));
+      else if (m[2]) parent.append(el('strong', '', plain(s.slice(2, -2))));
       else if (m[3]) parent.append(link(s, names));
       else if (m[4]) parent.append(mention(s.slice(1, -1), names));
-      else if (m[5]) parent.append(el('em', '', s.slice(1, -1)));
-      else parent.append(el('em', '', s.slice(1, -1)));
+      else parent.append(el('em', '', plain(s.slice(1, -1))));
     }
-    parent.append(text.slice(last));
+    parent.append(plain(text.slice(last)));
     return parent;
   }
 
   function link(s, names) {
     const m = /^\[([^\]]+)\]\(([^)\s]+)\)$/.exec(s);
     if (!/^(https?:|mailto:)/i.test(m[2])) return document.createTextNode(s);
-    const a = el('a', '', m[1]);
+    const a = el('a', '', plain(m[1]));
     a.href = m[2];
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
+    if (a.origin !== location.origin) { // a permalink into this workspace opens here
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+    }
     return a;
   }
 
@@ -205,14 +282,14 @@
     return el('span', 'mention', sigil + name.replace(/^[@#]/, ''));
   }
 
-  $('user').addEventListener('change', (e) => { sel.user = e.target.value; version = ''; poll(); });
+  $('user').addEventListener('change', (e) => { sel.user = e.target.value; version = ''; seen = null; poll(); });
 
   $('composer').addEventListener('submit', async (e) => {
     e.preventDefault();
     const input = $('text');
     const text = input.value.trim();
     if (!text) return;
-    status('Sending ' + text + ' …');
+    status(text.startsWith('/') ? 'Sending ' + text + ' …' : '');
     const r = await call('api/send', { user: sel.user, channel: sel.channel, text });
     if (r.ok) {
       input.value = '';
@@ -223,17 +300,39 @@
     poll();
   });
 
+  $('messages').addEventListener('submit', async (e) => {
+    const form = e.target.closest('form.reply');
+    if (!form) return;
+    e.preventDefault();
+    const text = form.elements.text.value.trim();
+    if (!text) return;
+    const r = await call('api/send', { user: sel.user, channel: sel.channel, ts: form.dataset.thread, text });
+    if (r.ok) form.elements.text.value = '';
+    status(r.ok ? '' : r.error, !r.ok);
+    version = '';
+    poll();
+  });
+
   $('messages').addEventListener('click', async (e) => {
     const toggle = e.target.closest('button[data-toggle]');
     if (toggle) {
       const t = toggle.closest('.thread');
       const key = sel.channel + ' ' + t.dataset.thread;
       if (t.classList.toggle('open')) openThreads.add(key); else openThreads.delete(key);
+      toggle.setAttribute('aria-expanded', t.classList.contains('open'));
+      version = '';
+      poll();
       return;
     }
-    const btn = e.target.closest('button[data-action], button[data-pin]');
+    const btn = e.target.closest('button[data-action], button[data-pin], button[data-react], button[data-reply]');
     const msg = btn && btn.closest('.msg[data-ts]');
     if (!msg) return;
+    if (btn.dataset.reply !== undefined) {
+      openThreads.add(sel.channel + ' ' + msg.dataset.ts);
+      if (!msg.querySelector(':scope > .thread > form.reply')) addReplyForm(msg, msg.dataset.ts, '', true);
+      else msg.querySelector(':scope > .thread > form.reply input').focus();
+      return;
+    }
     const body = { user: sel.user, channel: sel.channel, ts: msg.dataset.ts };
     let path = 'api/pin';
     if (btn.dataset.action !== undefined) {
@@ -241,6 +340,9 @@
       if (btn.dataset.url) window.open(btn.dataset.url, '_blank', 'noopener');
       path = 'api/click';
       body.action_id = btn.dataset.action;
+    } else if (btn.dataset.react !== undefined) {
+      path = 'api/react';
+      body.action_id = btn.dataset.react;
     }
     btn.disabled = true;
     const r = await call(path, body);
@@ -248,6 +350,66 @@
     btn.disabled = false;
     poll();
   });
+
+  $('canvas-close').addEventListener('click', () => {
+    closedCanvas.add(sel.channel);
+    version = '';
+    poll();
+    $('canvas-open').focus();
+  });
+  $('canvas-open').addEventListener('click', () => {
+    closedCanvas.delete(sel.channel);
+    version = '';
+    poll();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('canvas').hidden && canvasCount > 0) $('canvas-close').click();
+  });
+
+  // The fault panel: each of the simulator's faults, with what it does, injected or cleared here.
+  let faultsLoaded = false;
+  async function loadFaults() {
+    faultsLoaded = true;
+    const r = await call('api/faults');
+    if (!r.ok) { status(r.error, true); return; }
+    $('fault-list').replaceChildren(...(r.faults || []).map((f) => {
+      const li = el('li', 'fault' + (f.active ? ' active' : ''));
+      const b = el('button', 'fault-btn', (f.active ? 'Clear ' : 'Inject ') + f.label);
+      b.type = 'button';
+      b.dataset.fault = f.name;
+      b.setAttribute('aria-pressed', f.active ? 'true' : 'false');
+      b.addEventListener('click', () => setFault(b, f.name, !f.active, f.label));
+      li.append(b, el('div', 'fault-does', f.does));
+      return li;
+    }));
+  }
+  async function setFault(btn, name, on, label) {
+    btn.disabled = true;
+    status((on ? 'Injecting ' : 'Clearing ') + (label || 'every fault') + ' …');
+    const r = await call('api/faults', { name, on });
+    status(r.ok ? (on ? label + ' injected: give Prometheus ~20 s, then /perf assess' : 'Cleared ' + (label || 'every fault')) : r.error, !r.ok);
+    btn.disabled = false;
+    loadFaults();
+  }
+  $('fault-clear').addEventListener('click', (e) => setFault(e.target, '', false, ''));
+
+  // Emoji: without an emoji font they would be empty boxes, so the page shows their :names: instead.
+  function emojiFont() {
+    try {
+      const c = document.createElement('canvas');
+      c.width = c.height = 24;
+      const g = c.getContext('2d');
+      g.textBaseline = 'top';
+      g.font = '20px sans-serif';
+      g.fillText('📌', 0, 0);
+      const d = g.getImageData(0, 0, 24, 24).data;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 0 && (Math.abs(d[i] - d[i + 1]) > 30 || Math.abs(d[i + 1] - d[i + 2]) > 30)) return true;
+      }
+    } catch (e) { /* no canvas: assume a font */ return true; }
+    return false;
+  }
+  document.body.classList.toggle('no-emoji', !emojiFont());
 
   poll();
   setInterval(poll, 1000);
