@@ -136,8 +136,10 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 
 	w.slash(t, inc.ID, "incident resolve slow requests on /api/ideas exhausted the pool")
+	// A pin already made the canvas as a draft; resolving fills in the rest.
 	w.wait(t, 20*time.Second, "the postmortem canvas and file", func() bool {
-		return len(w.slack.Canvases(inc.ID)) == 1 && hasFile(w.slack.Files(inc.ID), ".md")
+		cs := w.slack.Canvases(inc.ID)
+		return len(cs) == 1 && strings.Contains(cs[0].Markdown, "| resolved |") && hasFile(w.slack.Files(inc.ID), ".md")
 	})
 	md := w.slack.Canvases(inc.ID)[0].Markdown
 	timeline := md[strings.Index(md, "## Timeline"):strings.Index(md, "## Root cause")]
