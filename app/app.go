@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	go func() { defer a.bg.Done(); a.errc <- a.Bot.Run(ctx) }()
 	go func() {
 		defer a.bg.Done()
-		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
+		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, inc.Pager()))
 	}()
 	go func() { // its first tick, at start-up, recovers what a stopped process left executing
 		defer a.bg.Done()

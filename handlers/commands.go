@@ -65,6 +65,9 @@ func (h *Handlers) builtins() []Command {
 				if err == nil && pc.next != nil {
 					rep.Next = pc.next(rep.Service)
 				}
+				if step, ok := h.TeamStep(rep); ok && err == nil {
+					rep.Next = append(rep.Next, step)
+				}
 				return rep, err
 			},
 		})

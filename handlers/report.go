@@ -70,6 +70,9 @@ type NextStep struct {
 	// Confirm, when set, is the question a front end asks before running the step: the step
 	// changes something (opens a channel, pages people), so one click must not do it by accident.
 	Confirm string
+	// Ask, when set, is what a front end asks the user for before running the step (in Slack: a
+	// modal with one text field); the answer is appended to Command.
+	Ask string
 }
 
 // Step is one progress report: which command on which service, how many checks are done.
