@@ -292,7 +292,7 @@ func (in *Incidents) postmortem(ctx context.Context, req Request, args []string)
 		if err != nil {
 			return Report{}, err
 		}
-		return Report{Command: "/perf postmortem", Title: "Postmortem", Text: T(Data(md))}, nil
+		return Report{Command: "/perf postmortem", Title: fmt.Sprintf("Postmortem #%d", inc.Number), Markdown: md}, nil
 	}
 	if err := in.publish(ctx, inc); err != nil {
 		return Report{}, err

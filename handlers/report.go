@@ -28,6 +28,8 @@ type Report struct {
 	Text Text
 	// Ephemeral reports are shown only to the user who asked (usage errors, help).
 	Ephemeral bool
+	// Markdown is a whole document shown as it is (the postmortem in the terminal).
+	Markdown string
 	// Approval is set on reports that ask a second person to approve a change.
 	Approval *Approval
 }
