@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,7 +21,7 @@ func (s *Store) CatchUpTerminal(ctx context.Context, tell CatchUp) (int, error) 
 	if err != nil {
 		return 0, fmt.Errorf("find incidents to catch up: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[[16]byte])
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return 0, fmt.Errorf("find incidents to catch up: %w", err)
 	}
@@ -37,11 +38,11 @@ func (s *Store) CatchUpTerminal(ctx context.Context, tell CatchUp) (int, error) 
 	return done, nil
 }
 
-func (s *Store) catchUpOne(ctx context.Context, id [16]byte, tell CatchUp) (bool, error) {
+func (s *Store) catchUpOne(ctx context.Context, id uuid.UUID, tell CatchUp) (bool, error) {
 	told := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var locked bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('perfbot-catchup:' || $1::text))`, id).Scan(&locked); err != nil || !locked {
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext('perfbot-catchup:' || $1::uuid::text))`, id).Scan(&locked); err != nil || !locked {
 			return err
 		}
 		var inc Incident

@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/perfbot/perfbot/app"
+	"github.com/perfbot/perfbot/config"
+	"github.com/perfbot/perfbot/dev/slackserver"
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/internal/stacktest"
 )
@@ -104,5 +109,31 @@ terminal:
 			t.Errorf("the terminal's postmortem lacks %q:\n%s", want, md)
 		}
 	}
-	_ = time.Second
+
+	// Slack is back: perfbot run creates the incident's channel and tells it what happened meanwhile.
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{slack: slackserver.NewTestServer(t), user: "U0ALICE"}
+	for id, name := range map[string]string{"U0ALICE": "alice", "U0BOB": "bob", "U0DAN": "dan"} {
+		w.slack.AddUser(id, name)
+	}
+	cfg.Slack = config.Slack{AppToken: w.slack.AppToken(), BotToken: w.slack.BotToken(), APIURL: w.slack.APIURL()}
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	a, err := app.Start(ctx, cfg, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), app.WithEscalationEvery(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	var inc slackserver.Channel
+	w.wait(t, 30*time.Second, "the caught-up incident channel", func() bool {
+		var ok bool
+		inc, ok = w.channelNamed("inc-")
+		m, found := messageWith(w.slack.Messages(inc.ID), "While Slack was unreachable")
+		return ok && found && strings.Contains(m.Text, "restarted the ingress by hand") && strings.Contains(m.Text, "action_approved")
+	})
+	if n := countMessages(w.slack.Messages(inc.ID), "While Slack was unreachable"); n != 1 {
+		t.Errorf("the catch-up was posted %d times, want once", n)
+	}
 }
