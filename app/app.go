@@ -135,11 +135,15 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	srv := &http.Server{Handler: routes, ReadHeaderTimeout: 5 * time.Second}
 	a.close = append(a.close, func() { _ = srv.Close() })
 	go func() { a.errc <- ignoreClosed(srv.Serve(ln)) }()
-	a.bg.Add(3)
+	a.bg.Add(4)
+	go func() { // overdue status updates, and what was done from the terminal while Slack was down
+		defer a.bg.Done()
+		a.errc <- ignoreCanceled(inc.RunReminders(ctx, so.escalationEvery))
+	}()
 	go func() { defer a.bg.Done(); a.errc <- a.Bot.Run(ctx) }()
 	go func() {
 		defer a.bg.Done()
-		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, handlers.Pager{WS: ws}))
+		a.errc <- ignoreCanceled(a.Store.RunEscalations(ctx, so.escalationEvery, inc.Pager()))
 	}()
 	go func() { // its first tick, at start-up, recovers what a stopped process left executing
 		defer a.bg.Done()

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -133,11 +132,4 @@ func (b *Backends) Close() {
 	for _, r := range b.rdbs {
 		_ = r.Close()
 	}
-}
-
-// Commands builds the command handlers over cfg's backends for the terminal (exec, console);
-// close releases the clients.
-func Commands(cfg *config.Config, log *slog.Logger) (h *handlers.Handlers, close func()) {
-	b := NewBackends(cfg, nil)
-	return handlers.New(cfg, b, log), b.Close
 }

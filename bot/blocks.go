@@ -280,7 +280,11 @@ func actionsBlock(next []handlers.NextStep) slack.Block {
 		if label == "" {
 			label = plain(cmd, maxButtonText)
 		}
-		b := slack.NewButtonBlockElement(nextActionID(i), cmd, slack.NewTextBlockObject(slack.PlainTextType, label, true, false))
+		id := nextActionID(i)
+		if n.Ask != "" {
+			id = askActionID(i)
+		}
+		b := slack.NewButtonBlockElement(id, cmd, slack.NewTextBlockObject(slack.PlainTextType, label, true, false))
 		if q := plain(n.Confirm, 300); q != "" {
 			b.Confirm = slack.NewConfirmationBlockObject(
 				slack.NewTextBlockObject(slack.PlainTextType, plain(label, 100), false, false),

@@ -62,6 +62,7 @@ type Bot struct {
 	opts     Options
 	botID    string
 	teamURL  string
+	teamID   string
 	wg       sync.WaitGroup
 	seen     seenSet
 	actions  map[string]ActionHandler
@@ -148,7 +149,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("slack auth.test with SLACK_BOT_TOKEN: %w", err)
 	}
-	b.botID, b.teamURL = auth.UserID, auth.URL
+	b.botID, b.teamURL, b.teamID = auth.UserID, auth.URL, auth.TeamID
 	b.log.Info("slack connected", "team", auth.Team, "bot_user", auth.UserID)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -12,6 +12,10 @@ const nextActionPrefix = "perf_next:"
 
 // onInteraction routes block_actions; other interaction types are politely ignored.
 func (b *Bot) onInteraction(cb slack.InteractionCallback) {
+	if cb.Type == slack.InteractionTypeViewSubmission {
+		b.onViewSubmission(cb)
+		return
+	}
 	if cb.Type != slack.InteractionTypeBlockActions {
 		b.log.Debug("interaction ignored", "type", cb.Type)
 		return
@@ -24,6 +28,8 @@ func (b *Bot) onInteraction(cb slack.InteractionCallback) {
 				continue
 			}
 			b.queueCommand(commandRequest{user: cb.User.ID, channel: channelOf(cb), text: strings.TrimSpace(text), responseURL: cb.ResponseURL})
+		case strings.HasPrefix(a.ActionID, askActionPrefix):
+			b.openAsk(cb, *a)
 		default:
 			if h, ok := b.actions[actionKind(a.ActionID)]; ok {
 				req := commandRequest{user: cb.User.ID, channel: channelOf(cb), text: a.ActionID, responseURL: cb.ResponseURL}

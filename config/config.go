@@ -20,6 +20,10 @@ type Config struct {
 	Commands  Commands  `yaml:"commands"`
 	Incidents Incidents `yaml:"incidents"`
 	Actions   Actions   `yaml:"actions"`
+	// Teams are the people /perf incident page can bring in (database, infrastructure, security).
+	Teams []Team `yaml:"teams"`
+	// Terminal maps terminal users to Slack users for perfbot exec and perfbot console.
+	Terminal Terminal `yaml:"terminal"`
 	// TimeZone is the IANA zone shown next to UTC in timelines and postmortems.
 	TimeZone string `yaml:"time_zone"`
 	// MissingEnv lists ${VAR} references whose variable was unset; they read as empty.
@@ -177,6 +181,12 @@ type Incidents struct {
 	// "responders" (whoever opened it and the users its fired levels paged) and "on_call"
 	// (incidents.on_call). Default: responders and on_call.
 	MayResolve []string `yaml:"may_resolve"`
+	// Announce names, per service, the channel (ID) where stakeholders read short updates: when an
+	// incident opens, escalates, gets a status update and is resolved. A service without one announces nothing.
+	Announce map[string]string `yaml:"announce"`
+	// UpdateEvery is how often a status update is due, per severity (sev1, sev2, sev3); an overdue
+	// one is asked for in the incident channel.
+	UpdateEvery map[string]Duration `yaml:"update_every"`
 }
 
 // The words incidents.may_resolve accepts besides user IDs.
@@ -190,6 +200,8 @@ type EscalationLevel struct {
 	Name  string   `yaml:"name"`
 	After Duration `yaml:"after"`
 	Page  []string `yaml:"page"`
+	// Duties are what this level is expected to do, shown as a checklist on its page (default: the runbook's).
+	Duties []string `yaml:"duties"`
 }
 
 // Actions configures which changes may be requested and who approves them.

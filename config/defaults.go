@@ -48,6 +48,7 @@ func (c *Config) ApplyDefaults() {
 			{Name: "Level 3: engineering manager", After: Duration(60 * time.Minute)},
 		}
 	}
+	c.applyPeopleDefaults()
 }
 
 func (s *Service) applyDefaults() {

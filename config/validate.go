@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePeople(&errs)
+	c.validateTeams(&errs)
 	c.validateActions(&errs)
 	return errors.Join(errs...)
 }

@@ -30,7 +30,7 @@ func (f *fakeHandler) Handle(_ context.Context, req handlers.Request) (handlers.
 
 func TestRenderShowsHeadlineFindingsTablesAndNextSteps(t *testing.T) {
 	var out bytes.Buffer
-	if err := Exec(context.Background(), &fakeHandler{}, "/perf assess", "me", &out); err != nil {
+	if err := Exec(context.Background(), &fakeHandler{}, "/perf assess", "me", "console", &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Assessment of x — CRIT", "CRIT: API p95 latency on /api/ideas is 812 ms", "812 ms", "500 ms",
@@ -43,12 +43,12 @@ func TestRenderShowsHeadlineFindingsTablesAndNextSteps(t *testing.T) {
 
 func TestExecRejectsWhatIsNotACommand(t *testing.T) {
 	var out bytes.Buffer
-	err := Exec(context.Background(), &fakeHandler{}, "assess", "me", &out)
+	err := Exec(context.Background(), &fakeHandler{}, "assess", "me", "console", &out)
 	if errs.KindOf(err) != errs.Invalid || !strings.Contains(out.String(), "/perf") {
 		t.Fatalf("err = %v, out = %q", err, out.String())
 	}
 	out.Reset()
-	err = Exec(context.Background(), &fakeHandler{}, "/perf bad", "me", &out)
+	err = Exec(context.Background(), &fakeHandler{}, "/perf bad", "me", "console", &out)
 	if errs.KindOf(err) != errs.Invalid || !strings.HasPrefix(out.String(), "usage") {
 		t.Fatalf("err = %v, out = %q (want the usage without an emoji code)", err, out.String())
 	}
@@ -58,7 +58,7 @@ func TestREPLRunsEachLineUntilQuit(t *testing.T) {
 	h := &fakeHandler{}
 	var out bytes.Buffer
 	in := strings.NewReader("assess\n\n/perf bad\nquit\nnever\n")
-	if err := REPL(context.Background(), h, "me", in, &out); err != nil && !errors.Is(err, context.Canceled) {
+	if err := REPL(context.Background(), h, "me", "console", in, &out); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	if strings.Join(h.seen, ",") != "assess,bad" {
@@ -71,7 +71,7 @@ func TestREPLEndsWhenInterrupted(t *testing.T) {
 	pr, pw := io.Pipe() // a terminal nobody types into
 	defer pw.Close()
 	done := make(chan error, 1)
-	go func() { done <- REPL(ctx, &fakeHandler{}, "me", pr, io.Discard) }()
+	go func() { done <- REPL(ctx, &fakeHandler{}, "me", "console", pr, io.Discard) }()
 	cancel()
 	select {
 	case err := <-done:

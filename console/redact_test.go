@@ -27,7 +27,7 @@ func TestExecRedactsErrors(t *testing.T) {
 		errs.Invalidf(`config: {"api_key":"cfg-key-3"}`),
 	} {
 		var out bytes.Buffer
-		_ = Exec(context.Background(), failingHandler{err}, "/perf assess", "me", &out)
+		_ = Exec(context.Background(), failingHandler{err}, "/perf assess", "me", "console", &out)
 		for _, secret := range []string{"pg-secret-1", "prom-token-2", "cfg-key-3"} {
 			if strings.Contains(out.String(), secret) {
 				t.Errorf("%q reached the terminal: %s", secret, out.String())

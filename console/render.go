@@ -17,6 +17,14 @@ import (
 // from users and backends is shown without control characters or escape sequences.
 func Render(w io.Writer, r handlers.Report) error {
 	ew := &errWriter{w: w}
+	if r.Markdown != "" {
+		ew.printf("%s\n", sanitize(r.Markdown))
+		return ew.err
+	}
+	if r.Approval != nil {
+		renderApproval(ew, *r.Approval)
+		return ew.err
+	}
 	if !r.Text.Empty() {
 		ew.printf("%s\n", terminalText(r.Text))
 		return ew.err

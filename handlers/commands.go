@@ -68,6 +68,9 @@ func (h *Handlers) builtins() []Command {
 				if err == nil {
 					rep.Next = append(rep.Next, h.remedySteps(rep)...)
 				}
+				if step, ok := h.TeamStep(rep); ok && err == nil {
+					rep.Next = append(rep.Next, step)
+				}
 				return rep, err
 			},
 		})

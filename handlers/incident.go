@@ -36,7 +36,7 @@ func NewIncidents(store *incidents.Store, ws Workspace, cfg *config.Config, log 
 // Commands returns /perf incident and /perf postmortem for Handlers.Add.
 func (in *Incidents) Commands() []Command {
 	return []Command{
-		{Name: "incident", Usage: "incident open <title> [sev1|sev2|sev3] | status | note <text> | escalate | resolve [root cause]",
+		{Name: "incident", Usage: "incident open <title> [sev1|sev2|sev3] | status | note <text> | update <text> | lead @user | page <team> | escalate | resolve [root cause]",
 			Summary: "incident channel, escalation clock, timeline (runbook: Escalation Procedures)",
 			Example: "/perf incident open checkout p95 over 2s sev2", Run: in.run},
 		{Name: "postmortem", Usage: "postmortem [incident]", Summary: "regenerate the postmortem from the timeline (runbook: Post-Incident Review)",
@@ -44,7 +44,7 @@ func (in *Incidents) Commands() []Command {
 	}
 }
 
-const incidentUsage = "usage: /perf incident open <title> [sev1|sev2|sev3] · status · note <text> · escalate · resolve [root cause]"
+const incidentUsage = "usage: /perf incident open <title> [sev1|sev2|sev3] · status · note <text> · update <text> · lead @user · page <team> · escalate · resolve [root cause]"
 
 func (in *Incidents) run(ctx context.Context, req Request, args []string) (Report, error) {
 	if len(args) == 0 {
@@ -62,6 +62,12 @@ func (in *Incidents) run(ctx context.Context, req Request, args []string) (Repor
 		return in.escalate(ctx, req)
 	case "resolve":
 		return in.resolve(ctx, req, rest)
+	case "update":
+		return in.update(ctx, req, rest)
+	case "lead":
+		return in.lead(ctx, req, rest)
+	case "page":
+		return in.page(ctx, req, rest)
 	}
 	return Report{}, errs.Invalidf("unknown incident command %q. %s", args[0], incidentUsage)
 }
@@ -81,9 +87,19 @@ func (in *Incidents) open(ctx context.Context, req Request, args []string) (Repo
 	if _, ok := in.cfg.Service(args[0]); ok {
 		service = args[0]
 	}
-	inc, err := in.store.Open(ctx, incidents.OpenParams{Title: title, Severity: sev, Service: service, OpenedBy: req.User, Source: "slack"})
+	source := "slack"
+	if in.ws == nil {
+		source = "console"
+	}
+	inc, err := in.store.Open(ctx, incidents.OpenParams{Title: title, Severity: sev, Service: service, OpenedBy: req.User, Source: source})
 	if err != nil {
 		return Report{}, fmt.Errorf("open incident: %w", err)
+	}
+	if in.ws == nil {
+		return Report{Command: "/perf incident open", Title: "Incident opened",
+			Text: T(IconIncident, Plain(fmt.Sprintf("Incident #%d ", inc.Number)), Bold(inc.Title),
+				Plain(fmt.Sprintf(" (%s) opened by ", inc.Severity)), Who(req.User),
+				Plain(". Its Slack channel is created, and told what happened here, when perfbot run reaches Slack."))}, nil
 	}
 	inc, err = in.Start(ctx, inc, req.User)
 	if err != nil {
@@ -127,18 +143,18 @@ func (in *Incidents) Start(ctx context.Context, inc incidents.Incident, opener s
 			in.log.Warn("invite responders failed", "incident", inc.Number, "err", err)
 		}
 	}
-	topic := fmt.Sprintf("%s · %s · %s · /perf incident status", strings.ToUpper(string(inc.Severity)), inc.Service, inc.Title)
-	if err := in.ws.SetTopic(ctx, id, topic); err != nil {
-		in.log.Warn("set topic failed", "incident", inc.Number, "err", err)
-	}
+	in.setTopic(ctx, inc)
 	summary := T(IconIncident, Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)), Break(),
 		Plain(fmt.Sprintf("Severity %s · service ", inc.Severity)), Data(inc.Service), Plain(" · opened by "), Who(opener),
 		Plain(" at "+inc.OpenedAt.UTC().Format("15:04")+" UTC"), Break(),
 		Plain("Escalation: "), Data(in.ladder()), Plain(". Commands: "), Code("/perf incident note <text>"), Plain(", "),
+		Code("/perf incident update <text>"), Plain(", "), Code("/perf incident lead @user"), Plain(", "),
+		Code("/perf incident page <team>"), Plain(", "),
 		Code("/perf incident escalate"), Plain(", "), Code("/perf incident resolve <root cause>"), Plain("."))
-	if err := in.ws.Post(ctx, id, summary); err != nil {
+	if err := in.prompt(ctx, id, summary, updateStep()); err != nil {
 		in.log.Warn("opening summary failed", "incident", inc.Number, "err", err)
 	}
+	in.announceOpen(ctx, inc, in.impact(ctx, inc))
 	in.ws.Run(ctx, id, opener, "assess "+inc.Service)
 	return inc, nil
 }
@@ -155,8 +171,12 @@ func (in *Incidents) ladder() string {
 	return strings.Join(parts, ", ")
 }
 
-// here returns the incident of the channel the command was typed in.
+// here returns the incident of the channel the command was typed in; in the terminal, the one
+// the request names (perfbot exec -incident N) or else the only open one.
 func (in *Incidents) here(ctx context.Context, req Request) (incidents.Incident, error) {
+	if in.ws == nil {
+		return in.terminalIncident(ctx, req)
+	}
 	inc, err := in.store.ByChannel(ctx, req.Channel)
 	if err != nil && errs.KindOf(err) == errs.NotFound {
 		return inc, errs.Invalidf("this command works inside an incident channel; open one with /perf incident open <title>")
@@ -189,7 +209,11 @@ func (in *Incidents) escalate(ctx context.Context, req Request) (Report, error) 
 	if err := in.mayDecide(ctx, inc, req.User, "escalate"); err != nil {
 		return Report{}, err
 	}
-	esc, err := in.store.Escalate(ctx, inc.ID, req.User, Pager{WS: in.ws})
+	var pager incidents.Pager
+	if in.ws != nil {
+		pager = in.Pager()
+	}
+	esc, err := in.store.Escalate(ctx, inc.ID, req.User, pager)
 	if err != nil {
 		return Report{}, err
 	}
@@ -209,9 +233,19 @@ func (in *Incidents) resolve(ctx context.Context, req Request, args []string) (R
 	if err != nil {
 		return Report{}, err
 	}
+	if in.ws == nil {
+		if _, err := in.savePostmortem(ctx, inc); err != nil {
+			return Report{}, err
+		}
+		return Report{Command: "/perf incident resolve", Title: "Resolved",
+			Text: T(IconResolved, Plain(fmt.Sprintf("Incident #%d resolved by ", inc.Number)), Who(req.User),
+				Plain(fmt.Sprintf(" after %s. Print the postmortem with /perf postmortem #%d.", incidents.FormatDuration(inc.Duration(in.now())), inc.Number)))}, nil
+	}
 	if err := in.publish(ctx, inc); err != nil {
 		return Report{}, err
 	}
+	in.setTopic(ctx, inc)
+	in.announceResolved(ctx, inc)
 	return Report{Command: "/perf incident resolve", Title: "Resolved",
 		Text: T(IconResolved, Plain(fmt.Sprintf("Incident #%d resolved by ", inc.Number)), Who(req.User),
 			Plain(fmt.Sprintf(" after %s. The postmortem draft is in this channel.", incidents.FormatDuration(inc.Duration(in.now())))))}, nil
@@ -228,6 +262,19 @@ func (in *Incidents) Pinned(ctx context.Context, inc incidents.Incident, user st
 	if err := in.publish(ctx, inc); err != nil {
 		in.log.Warn("postmortem refresh after a pin failed", "incident", inc.Number, "err", err)
 	}
+}
+
+// savePostmortem writes the postmortem from the timeline and stores it.
+func (in *Incidents) savePostmortem(ctx context.Context, inc incidents.Incident) (string, error) {
+	src, err := in.store.PostmortemSource(ctx, inc.ID, nil)
+	if err != nil {
+		return "", fmt.Errorf("postmortem: %w", err)
+	}
+	md, err := in.store.SavePostmortem(ctx, src)
+	if err != nil {
+		return "", fmt.Errorf("postmortem: %w", err)
+	}
+	return md, nil
 }
 
 func (in *Incidents) publish(ctx context.Context, inc incidents.Incident) error {
@@ -258,6 +305,13 @@ func (in *Incidents) postmortem(ctx context.Context, req Request, args []string)
 	if err != nil {
 		return Report{}, err
 	}
+	if in.ws == nil || inc.ChannelID == "" {
+		md, err := in.savePostmortem(ctx, inc)
+		if err != nil {
+			return Report{}, err
+		}
+		return Report{Command: "/perf postmortem", Title: fmt.Sprintf("Postmortem #%d", inc.Number), Markdown: md}, nil
+	}
 	if err := in.publish(ctx, inc); err != nil {
 		return Report{}, err
 	}
@@ -276,6 +330,12 @@ func (in *Incidents) status(ctx context.Context, req Request) (Report, error) {
 	}
 	parts := []Part{Bold(fmt.Sprintf("Incident #%d: %s", inc.Number, inc.Title)),
 		Plain(fmt.Sprintf(" — %s, %s, open for %s", inc.Severity, inc.Status, incidents.FormatDuration(inc.Duration(in.now()))))}
+	if inc.Lead != "" {
+		parts = append(parts, Break(), Plain("Lead: "), Who(inc.Lead))
+	}
+	if inc.LastUpdate != "" {
+		parts = append(parts, Break(), Plain("Last update ("+inc.LastUpdateAt.UTC().Format("15:04")+" UTC): "), Data(inc.LastUpdate))
+	}
 	start := max(0, len(events)-10)
 	for _, e := range events[start:] {
 		parts = append(parts, Break(), Plain(fmt.Sprintf("• %s UTC %s — ", e.OccurredAt.UTC().Format("15:04:05"), e.Kind)), Data(e.Summary))

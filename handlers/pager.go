@@ -11,8 +11,15 @@ import (
 	"github.com/perfbot/perfbot/probes"
 )
 
-// Pager pages an escalation level in the incident's channel: it mentions and invites the level's people.
-type Pager struct{ WS Workspace }
+// Pager pages an escalation level in the incident's channel: it mentions and invites the level's
+// people, shows the level's duties as a checklist, and tells stakeholders.
+type Pager struct {
+	WS Workspace
+	// Duties are each level's duties, by level number (incidents.levels[].duties).
+	Duties map[int][]string
+	// Announce, when set, tells the announcement channel about a page that went out.
+	Announce func(ctx context.Context, inc incidents.Incident, l incidents.Level)
+}
 
 // inviteFailure is one person the page could not bring into the channel, and why.
 type inviteFailure struct {
@@ -61,12 +68,21 @@ func (p Pager) Page(ctx context.Context, inc incidents.Incident, l incidents.Lev
 	if len(failed) > 0 {
 		parts = append(parts, Plain(": please add them by hand."))
 	}
+	if duties := p.Duties[l.Number]; len(duties) > 0 {
+		parts = append(parts, Break(), Bold("Duties at this level:"))
+		for _, d := range duties {
+			parts = append(parts, Break(), Plain("☐ "), Data(d))
+		}
+	}
 	if err := p.WS.Post(ctx, inc.ChannelID, T(parts...)); err != nil {
 		errs := []error{err}
 		for _, f := range failed {
 			errs = append(errs, fmt.Errorf("invite %s: %w", f.user, f.err))
 		}
 		return fmt.Errorf("page level %d: %w", l.Number, errors.Join(errs...))
+	}
+	if p.Announce != nil {
+		p.Announce(ctx, inc, l)
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type Report struct {
 	Text Text
 	// Ephemeral reports are shown only to the user who asked (usage errors, help).
 	Ephemeral bool
+	// Markdown is a whole document shown as it is (the postmortem in the terminal).
+	Markdown string
 	// Approval is set on reports that ask a second person to approve a change.
 	Approval *Approval
 }
@@ -73,6 +75,9 @@ type NextStep struct {
 	// Confirm, when set, is the question a front end asks before running the step: the step
 	// changes something (opens a channel, pages people), so one click must not do it by accident.
 	Confirm string
+	// Ask, when set, is what a front end asks the user for before running the step (in Slack: a
+	// modal with one text field); the answer is appended to Command.
+	Ask string
 }
 
 // Step is one progress report: which command on which service, how many checks are done.

@@ -170,12 +170,9 @@ func (s *Store) lockDue(ctx context.Context, tx pgx.Tx, now time.Time, limit int
 
 func scanDue(r pgx.CollectableRow) (dueEscalation, error) {
 	var d dueEscalation
-	var resolved *time.Time
 	i := &d.inc
-	e, err := scanEscalation(r, &i.ID, &i.Number, &i.Title, &i.Severity, &i.Service, &i.ChannelID,
-		&i.ChannelName, &i.Status, &i.Source, &i.AlertFingerprint, &i.OpenedBy, &i.OpenedAt, &i.DetectedAt,
-		&resolved, &i.ResolvedBy, &i.RootCause)
-	i.OpenedAt, i.DetectedAt = i.OpenedAt.UTC(), i.DetectedAt.UTC()
+	e, err := scanEscalation(r, i.scanDest()...)
+	i.fixTimes()
 	d.esc = e.withAfter(i.OpenedAt)
 	return d, err
 }

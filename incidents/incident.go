@@ -64,6 +64,13 @@ type Incident struct {
 	ResolvedAt       time.Time // zero while open
 	ResolvedBy       string
 	RootCause        string
+	// Lead is the Slack user leading the incident (empty: nobody has taken it).
+	Lead string
+	// LastUpdate is the latest status update's text; LastUpdateAt when it was posted (zero: none yet).
+	LastUpdate   string
+	LastUpdateAt time.Time
+
+	scan *incidentScan
 }
 
 // Duration is how long the incident lasted from detection, or until now while it is open.
@@ -91,24 +98,44 @@ type OpenParams struct {
 const incidentColsFmt = `%[1]sid, %[1]snumber, %[1]stitle, %[1]sseverity, %[1]sservice,
 	coalesce(%[1]schannel_id, ''), coalesce(%[1]schannel_name, ''), %[1]sstatus, %[1]ssource,
 	%[1]salert_fingerprint, %[1]sopened_by, %[1]sopened_at, %[1]sdetected_at, %[1]sresolved_at,
-	%[1]sresolved_by, %[1]sroot_cause`
+	%[1]sresolved_by, %[1]sroot_cause, %[1]slead, %[1]slast_update, %[1]slast_update_at`
 
 var incidentCols = prefixed("")
 
 // prefixed returns the incident columns qualified by alias (e.g. "i.").
 func prefixed(alias string) string { return fmt.Sprintf(incidentColsFmt, alias) }
 
-func scanIncident(row pgx.Row) (Incident, error) {
+func scanIncident(row pgx.Row, extra ...any) (Incident, error) {
 	var i Incident
-	var resolved *time.Time
-	err := row.Scan(&i.ID, &i.Number, &i.Title, &i.Severity, &i.Service, &i.ChannelID, &i.ChannelName,
-		&i.Status, &i.Source, &i.AlertFingerprint, &i.OpenedBy, &i.OpenedAt, &i.DetectedAt, &resolved,
-		&i.ResolvedBy, &i.RootCause)
-	if resolved != nil {
-		i.ResolvedAt = resolved.UTC()
+	err := row.Scan(append(i.scanDest(), extra...)...)
+	i.fixTimes()
+	return i, err
+}
+
+// incidentScan holds the nullable columns while an incident is scanned.
+type incidentScan struct{ resolved, lastUpdate *time.Time }
+
+// scanDest lists where the incident columns are scanned to, in incidentColsFmt's order; call
+// fixTimes after the scan.
+func (i *Incident) scanDest() []any {
+	i.scan = &incidentScan{}
+	return []any{&i.ID, &i.Number, &i.Title, &i.Severity, &i.Service, &i.ChannelID, &i.ChannelName,
+		&i.Status, &i.Source, &i.AlertFingerprint, &i.OpenedBy, &i.OpenedAt, &i.DetectedAt, &i.scan.resolved,
+		&i.ResolvedBy, &i.RootCause, &i.Lead, &i.LastUpdate, &i.scan.lastUpdate}
+}
+
+// fixTimes moves the scanned nullable times into place, all in UTC.
+func (i *Incident) fixTimes() {
+	if i.scan != nil {
+		if i.scan.resolved != nil {
+			i.ResolvedAt = i.scan.resolved.UTC()
+		}
+		if i.scan.lastUpdate != nil {
+			i.LastUpdateAt = i.scan.lastUpdate.UTC()
+		}
+		i.scan = nil
 	}
 	i.OpenedAt, i.DetectedAt = i.OpenedAt.UTC(), i.DetectedAt.UTC()
-	return i, err
 }
 
 // Open creates an incident, schedules its escalations and records the opened event, in one transaction.

@@ -43,6 +43,9 @@ type Options struct {
 	Now Clock
 	// NewID makes IDs (default uuid.New).
 	NewID IDSource
+	// Via marks every event this store records that does not say otherwise: ViaTerminal for
+	// perfbot exec and console, so the incident channel can catch up on them (default ViaChat).
+	Via string
 	// Log receives operational messages (default: discarded).
 	Log *slog.Logger
 }

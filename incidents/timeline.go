@@ -35,12 +35,17 @@ const (
 	KindActionDenied    Kind = "action_denied"
 	KindActionExecuted  Kind = "action_executed"
 	KindActionFailed    Kind = "action_failed"
+	KindUpdate          Kind = "update"     // a status update for stakeholders
+	KindLead            Kind = "lead"       // someone now leads the incident
+	KindTeamPaged       Kind = "team_paged" // a team was paged into the incident
+	KindReminder        Kind = "reminder"   // a status update was overdue and asked for
+	KindCaughtUp        Kind = "caught_up"  // the channel was told what happened from the terminal
 )
 
 // Kinds lists every event kind, in the order above.
 var Kinds = []Kind{KindOpened, KindEscalated, KindResolved, KindCommand, KindChart, KindNote, KindPin,
 	KindReaction, KindAlertFiring, KindAlertResolved, KindActionRequested, KindActionApproved,
-	KindActionDenied, KindActionExecuted, KindActionFailed}
+	KindActionDenied, KindActionExecuted, KindActionFailed, KindUpdate, KindLead, KindTeamPaged, KindReminder, KindCaughtUp}
 
 // Valid reports whether k is one of Kinds.
 func (k Kind) Valid() bool {
@@ -69,7 +74,17 @@ type Event struct {
 	// DedupeKey makes Record idempotent per incident: a Slack event_id, "pin:<channel>:<ts>", an
 	// action ID plus kind. Empty means the event is always recorded.
 	DedupeKey string
+	// Via is where it was done: ViaChat (the default) or ViaTerminal.
+	Via string
+	// Seq orders events recorded at the same instant; set by Timeline.
+	Seq int64
 }
+
+// Where an event was done.
+const (
+	ViaChat     = ""
+	ViaTerminal = "terminal"
+)
 
 // JSON encodes a detail value for Event.Detail. Values that cannot be encoded become an error object.
 func JSON(v any) json.RawMessage {
@@ -107,6 +122,9 @@ func (s *Store) insertEvent(ctx context.Context, q execQuerier, incidentID uuid.
 	if ev.OccurredAt.IsZero() {
 		ev.OccurredAt = now
 	}
+	if ev.Via == ViaChat {
+		ev.Via = s.opts.Via
+	}
 	var key *string
 	if ev.DedupeKey != "" {
 		key = &ev.DedupeKey
@@ -117,11 +135,11 @@ func (s *Store) insertEvent(ctx context.Context, q execQuerier, incidentID uuid.
 	}
 	var id uuid.UUID
 	err := q.QueryRow(ctx, `INSERT INTO timeline_events
-		(id, incident_id, kind, occurred_at, recorded_at, actor, summary, detail, link, dedupe_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+		(id, incident_id, kind, occurred_at, recorded_at, actor, summary, detail, link, dedupe_key, via)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)
 		ON CONFLICT (incident_id, dedupe_key) DO NOTHING RETURNING id`,
 		s.opts.NewID(), incidentID, ev.Kind, ev.OccurredAt.UTC(), now, ev.Actor, oneLine(ev.Summary, 3000),
-		detail, ev.Link, key).Scan(&id)
+		detail, ev.Link, key, ev.Via).Scan(&id)
 	if isNoRows(err) {
 		return false, nil
 	}
@@ -142,9 +160,15 @@ func oneLine(s string, n int) string {
 
 // Timeline returns every event of the incident in the order they happened.
 func (s *Store) Timeline(ctx context.Context, incidentID uuid.UUID) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, incident_id, kind, occurred_at, recorded_at, actor, summary,
-		detail, link, coalesce(dedupe_key, '') FROM timeline_events
-		WHERE incident_id = $1 ORDER BY occurred_at, seq`, incidentID)
+	return s.events(ctx, s.pool, `WHERE incident_id = $1 ORDER BY occurred_at, seq`, incidentID)
+}
+
+// events reads the timeline events the where clause selects.
+func (s *Store) events(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, where string, args ...any) ([]Event, error) {
+	rows, err := q.Query(ctx, `SELECT id, incident_id, kind, occurred_at, recorded_at, actor, summary,
+		detail, link, coalesce(dedupe_key, ''), via, seq FROM timeline_events `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline: %w", err)
 	}
@@ -152,7 +176,7 @@ func (s *Store) Timeline(ctx context.Context, incidentID uuid.UUID) ([]Event, er
 		var e Event
 		var detail []byte
 		err := r.Scan(&e.ID, &e.IncidentID, &e.Kind, &e.OccurredAt, &e.RecordedAt, &e.Actor, &e.Summary,
-			&detail, &e.Link, &e.DedupeKey)
+			&detail, &e.Link, &e.DedupeKey, &e.Via, &e.Seq)
 		e.OccurredAt, e.RecordedAt = e.OccurredAt.UTC(), e.RecordedAt.UTC()
 		if len(detail) > 0 {
 			e.Detail = detail

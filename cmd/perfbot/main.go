@@ -48,8 +48,10 @@ const usage = `usage: perfbot [-config perfbot.yaml] [-log-level warn] <command>
 commands:
   run                   the Slack bot (Socket Mode), its HTTP listener and escalation clock
   demo                  the whole bot in a browser: local Slack server, web view, fault panel
-  exec '/perf assess'   run one command and print the report
-  console               a prompt for /perf commands
+  exec [-incident N] '/perf assess'
+                        run one command and print the report; incident and action commands act
+                        as the Slack user terminal.users maps $USER to
+  console [-incident N] a prompt for /perf commands (incident N picks the incident)
   postmortem <incident> print an incident's postmortem (Markdown), regenerated from its timeline
   check-config          print every problem in the configuration
   manifest              print the Slack app manifest
@@ -73,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "exec":
 		return cmdExec(ctx, opts, getenv, subArgs, stdout, stderr)
 	case "console":
-		return cmdConsole(ctx, opts, getenv, stdin, stdout)
+		return cmdConsole(ctx, opts, getenv, subArgs, stdin, stdout, stderr)
 	case "check-config":
 		return cmdCheckConfig(opts, getenv, stdout, stderr)
 	case "run":

@@ -28,6 +28,7 @@ var apiMethods = map[string]method{
 	"users.info":                    {fn: (*Server).usersInfo},
 	"usergroups.users.list":         {fn: (*Server).usergroupsUsersList},
 	"bookmarks.add":                 {fn: (*Server).bookmarksAdd},
+	"views.open":                    {fn: (*Server).viewsOpen},
 }
 
 // perChannel keys a limit on the channel the call resolves to, so a channel named by

@@ -27,7 +27,7 @@ func (s *Server) SlashCommand(ctx context.Context, userID, channelID, command, t
 		"token": verificationToken, "team_id": s.opts.TeamID, "team_domain": s.opts.TeamName,
 		"channel_id": c.ID, "channel_name": c.Name, "user_id": u.ID, "user_name": u.Name,
 		"command": command, "text": text, "api_app_id": s.opts.AppID,
-		"response_url": respURL, "trigger_id": s.triggerID(),
+		"response_url": respURL, "trigger_id": s.triggerID(u.ID),
 	}
 	s.mu.Unlock()
 	e := newEnvelope("slash_commands", mustJSON(payload))
@@ -64,9 +64,13 @@ func (s *Server) userInChannel(userID, channelID string) (*User, *Channel, error
 	return u, c, nil
 }
 
-func (s *Server) triggerID() string {
+// triggerID issues a trigger for userID's interaction, good for one views.open within
+// triggerTTL. s.mu must be held.
+func (s *Server) triggerID(userID string) string {
 	now := s.clock.Now()
-	return fmt.Sprintf("%d.%d.%s", now.Unix(), now.UnixNano()%1e9, randomHex(32))
+	id := fmt.Sprintf("%d.%d.%s", now.Unix(), now.UnixNano()%1e9, randomHex(32))
+	s.ws.triggers[id] = &trigger{user: userID, issued: now}
+	return id
 }
 
 // ClickButton sends a block_actions interactive envelope as if userID clicked the button
@@ -123,7 +127,7 @@ func (s *Server) blockActionsPayload(userID, channelID, messageTS, actionID, val
 		"user":       map[string]any{"id": u.ID, "username": u.Name, "name": u.Name, "team_id": s.opts.TeamID},
 		"api_app_id": s.opts.AppID, "token": verificationToken,
 		"container":  map[string]any{"type": "message", "message_ts": m.TS, "channel_id": c.ID, "is_ephemeral": ephemeral},
-		"trigger_id": s.triggerID(),
+		"trigger_id": s.triggerID(u.ID),
 		"team":       map[string]any{"id": s.opts.TeamID, "domain": s.opts.TeamName},
 		"enterprise": nil, "is_enterprise_install": false,
 		"channel":      map[string]any{"id": c.ID, "name": c.Name},

@@ -2,7 +2,8 @@ package slackserver
 
 import "slices"
 
-//go:generate go run ./internal/genmethods -src ../../shared/slack-reference/methods -out methods_gen.go
+// reference/ holds the references of methods the snapshot lacks (views.open), in its format.
+//go:generate go run ./internal/genmethods -src ../../shared/slack-reference/methods:reference -out methods_gen.go
 
 // methodSpec is what Slack's reference says about one Web API method.
 type methodSpec struct {

@@ -186,4 +186,11 @@ var methodSpecs = map[string]methodSpec{
 		jsonInput: false,
 		tier:      "t4",
 	},
+	// from methods/views.open.json
+	"views.open": {
+		required:  []string{"token", "view"},
+		errors:    []string{"duplicate_external_id", "exchanged_trigger_id", "expired_trigger_id", "invalid_trigger_id", "view_too_large"},
+		jsonInput: true,
+		tier:      "t4",
+	},
 }

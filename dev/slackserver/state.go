@@ -116,6 +116,9 @@ type workspace struct {
 	canvases   map[string]*Canvas
 	canvasList []string
 	groups     map[string]*UserGroup
+	triggers   map[string]*trigger
+	views      map[string]*View
+	viewOrder  []string
 	acks       []Ack
 	responses  map[string]*responseTarget
 	seq        map[byte]int
@@ -131,6 +134,8 @@ func newWorkspace(o Options) *workspace {
 		files:      map[string]*File{},
 		canvases:   map[string]*Canvas{},
 		groups:     map[string]*UserGroup{},
+		triggers:   map[string]*trigger{},
+		views:      map[string]*View{},
 		seq:        map[byte]int{},
 	}
 	ws.users[o.BotUserID] = &User{ID: o.BotUserID, Name: o.BotName, RealName: o.BotName, IsBot: true}
