@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/dev/demo"
@@ -124,8 +126,9 @@ func TestDemoWalk(t *testing.T) {
 		n := p.eval(`document.querySelectorAll('.msg.bot').length`).(float64)
 		p.send("/perf assess")
 		p.wait("a report", `document.querySelectorAll('.msg.bot').length > `+fmtNum(n)+` && !/Running|checks done/.test([...document.querySelectorAll('.msg.bot')].pop().textContent)`, 40*time.Second)
-		return p.truthy(`/latency|p95/i.test([...document.querySelectorAll('.msg.bot')].pop().querySelector('.body').textContent.split('\n')[0] + [...document.querySelectorAll('.msg.bot')].pop().textContent)`)
-	}, "the assessment never named the latency")
+		// The injected fault is 800 ms on /api/ideas: the report must name that endpoint's p95.
+		return p.truthy(`(t => /\/api\/ideas/.test(t) && /p95/i.test(t))([...document.querySelectorAll('.msg.bot')].pop().textContent)`)
+	}, "the assessment never named the p95 latency of /api/ideas")
 	p.wait("a table in the report", `document.querySelector('.msg.bot .b-table table, .msg.bot table')`, 30*time.Second)
 	p.wait("decoded chart images", `[...document.querySelectorAll('.msg img')].filter(i => i.complete && i.naturalWidth > 0).length > 0`, 60*time.Second)
 	p.shot("03-assess")
@@ -138,6 +141,7 @@ func TestDemoWalk(t *testing.T) {
 	p.wait("the opening summary", `/Incident #1/.test(document.getElementById('messages').textContent)`, 30*time.Second)
 
 	if withKube {
+		restoreScale(t)
 		p.send("/perf scale agentic-studio 4")
 		p.wait("the approval card", `[...document.querySelectorAll('.b-button')].some(b => b.textContent.trim() === 'Approve')`, 30*time.Second)
 		if p.truthy(`/may approve:[^·]*@alice/.test(document.getElementById('messages').textContent)`) {
@@ -165,6 +169,9 @@ func TestDemoWalk(t *testing.T) {
 	p.wait("the postmortem canvas", `!document.getElementById('canvas').hidden && /Postmortem/.test(document.getElementById('canvas').textContent)`, 60*time.Second)
 	if p.truthy(`/\\[#()]/.test(document.getElementById('canvas-body').textContent)`) {
 		t.Errorf("the canvas shows Markdown escapes: %v", p.eval(`document.getElementById('canvas-body').textContent.slice(0, 300)`))
+	}
+	if p.truthy(`/!\[\]\(@/.test(document.getElementById('canvas-body').textContent)`) {
+		t.Errorf("the canvas shows raw mentions: %v", p.eval(`document.getElementById('canvas-body').textContent.slice(0, 300)`))
 	}
 	p.shot("08-postmortem-canvas")
 
@@ -194,3 +201,25 @@ func TestDemoWalk(t *testing.T) {
 }
 
 func fmtNum(f float64) string { return strconv.Itoa(int(f)) }
+
+// restoreScale puts the stack's Deployment back to its replicas when the test ends (other tests scale it too).
+func restoreScale(t *testing.T) {
+	admin := stacktest.KubeClient(t, "admin")
+	deps := admin.AppsV1().Deployments("agentic-studio")
+	s, err := deps.GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Spec.Replicas
+	t.Cleanup(func() {
+		_ = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			s, err := deps.GetScale(context.Background(), "agentic-studio", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			s.Spec.Replicas = before
+			_, err = deps.UpdateScale(context.Background(), "agentic-studio", s, metav1.UpdateOptions{})
+			return err
+		})
+	})
+}

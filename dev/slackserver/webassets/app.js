@@ -242,7 +242,7 @@
     return wrap;
   }
 
-  const inlineRe = /(?<!\\)(`[^`]+`)|(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(<[@#!][^>]+>)|(\b_[^_]+_\b)|(\*[^*\s][^*]*\*)/g;
+  const inlineRe = /(?<!\\)(`[^`]+`)|(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(<[@#!][^>]+>)|(\b_[^_]+_\b)|(\*[^*\s][^*]*\*)|(!\[\]\([@#][A-Z0-9]+\))/g; // the last: a canvas mention, ![](@U…) or ![](#C…)
 
   // plain drops Markdown's backslash escapes (\# \( \*): they are syntax, not text.
   const plain = (t) => t.replace(/\\([!-\/:-@\[-`{-~])/g, '$1');
@@ -257,6 +257,7 @@
       else if (m[2]) parent.append(el('strong', '', plain(s.slice(2, -2))));
       else if (m[3]) parent.append(link(s, names));
       else if (m[4]) parent.append(mention(s.slice(1, -1), names));
+      else if (m[7]) parent.append(mention(s.slice(4, -1), names));
       else parent.append(el('em', '', plain(s.slice(1, -1))));
     }
     parent.append(plain(text.slice(last)));
