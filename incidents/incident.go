@@ -337,6 +337,8 @@ func FormatDuration(d time.Duration) string {
 	d = d.Round(time.Second)
 	h, m, sec := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
 	switch {
+	case h > 0 && m == 0:
+		return fmt.Sprintf("%dh", h)
 	case h > 0:
 		return fmt.Sprintf("%dh%02dm", h, m)
 	case m > 0 && sec == 0:

@@ -32,7 +32,7 @@ func TestKeyNumbersShowWhenTheyWereMeasured(t *testing.T) {
 // TestDurationsReadAlike: how long an incident lasted is written one way everywhere, to the second.
 func TestDurationsReadAlike(t *testing.T) {
 	for d, want := range map[time.Duration]string{16 * time.Second: "16s", 40 * time.Second: "40s", 100 * time.Second: "1m40s",
-		45 * time.Minute: "45m", 72 * time.Minute: "1h12m"} {
+		45 * time.Minute: "45m", 72 * time.Minute: "1h12m", time.Hour: "1h", 2*time.Hour + 5*time.Second: "2h"} {
 		if got := FormatDuration(d); got != want {
 			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
 		}
