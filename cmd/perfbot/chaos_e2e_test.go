@@ -60,9 +60,10 @@ func TestChaos(t *testing.T) {
 	dur := chaosDuration(t)
 	bin := stacktest.BuildGo(t, "./cmd/perfbot")
 	admin := stacktest.KubeClient(t, "admin")
-	deploy := "chaos-" + stacktest.RandomSuffix()
-	probetest.KubeDeployment(t, admin, "agentic-studio", deploy, 1)
-	grantScale(t, admin, deploy)
+	// The approvals scale a Deployment of the test's own, in a namespace deleted when the test ends.
+	ns, deploy := probetest.KubeNamespace(t, admin), "chaos"
+	probetest.KubeDeployment(t, admin, ns, deploy, 1)
+	grantScale(t, admin, ns, deploy)
 
 	w := newReplicaWorld(t)
 	sim := stacktest.StartSim(t, 10)
@@ -71,7 +72,7 @@ func TestChaos(t *testing.T) {
 	for i := range users {
 		w.slack.AddUser(chaosUser(i), fmt.Sprintf("chaos%03d", i))
 	}
-	cfgPath := chaosConfig(t, w, prom.URL, sim.URL, deploy, dur)
+	cfgPath := chaosConfig(t, w, prom.URL, sim.URL, ns, deploy, dur)
 	start := func() *stacktest.Process {
 		return stacktest.StartProcess(t, bin, "-config", cfgPath, "-log-level", "info", "run")
 	}
@@ -85,7 +86,7 @@ func TestChaos(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(3)
-	go func() { defer wg.Done(); chaosTraffic(ctx, w, inc.ID, deploy, run) }()
+	go func() { defer wg.Done(); chaosTraffic(ctx, w, inc.ID, ns, deploy, run) }()
 	go func() { defer wg.Done(); chaosApprovals(ctx, w, inc.ID) }()
 	var killed, restarted, paused atomic.Bool
 	go func() {
@@ -127,7 +128,7 @@ func chaosUser(i int) string { return fmt.Sprintf("U0CH%04d", i) }
 // chaosConfig is the processes' perfbot.yaml: the private Prometheus (it is paused mid-test) and
 // simulator, scale allowed on the test's Deployment with two approvers, short journal leases, and an
 // escalation ladder that climbs during the run.
-func chaosConfig(t *testing.T, w *world, promURL, simURL, deploy string, dur time.Duration) string {
+func chaosConfig(t *testing.T, w *world, promURL, simURL, ns, deploy string, dur time.Duration) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`services:
   - name: agentic-studio
@@ -148,7 +149,7 @@ actions:
   allowed: [scale]
   approvers: [U0BOB, U0CAROL]
   deployments:
-    - {namespace: agentic-studio, name: %s, min_replicas: 1, max_replicas: 500}
+    - {namespace: %s, name: %s, min_replicas: 1, max_replicas: 6}
 incidents:
   on_call: [U0ALICE]
   levels:
@@ -156,7 +157,7 @@ incidents:
     - {name: "Level 2: senior engineer", after: %s, page: [U0BOB]}
     - {name: "Level 3: engineering manager", after: %s, page: [U0CAROL]}
 `, promURL, simURL+"/health/detailed", stacktest.Kubeconfig(t, "perfbot"), w.cfg.Slack.AppToken, w.cfg.Slack.BotToken,
-		w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, deploy, dur/3, 2*dur/3)
+		w.cfg.Slack.APIURL, w.cfg.State.PostgresDSN, ns, deploy, dur/3, 2*dur/3)
 	path := filepath.Join(t.TempDir(), "perfbot.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ incidents:
 
 // chaosTraffic sends one thing every 150–450 ms until ctx ends: probe commands, notes and scale requests
 // (each from a user of its own, so each answer can be told apart) and pins of finished reports.
-func chaosTraffic(ctx context.Context, w *world, channel, deploy string, run *chaosRun) {
+func chaosTraffic(ctx context.Context, w *world, channel, ns, deploy string, run *chaosRun) {
 	probes := []string{"api", "ai", "crewai", "infra", "api 15m"}
 	for i := 0; ctx.Err() == nil; i++ {
 		u := chaosUser(i)
@@ -177,7 +178,7 @@ func chaosTraffic(ctx context.Context, w *world, channel, deploy string, run *ch
 		case r < 8:
 			text = fmt.Sprintf("incident note chaos note %d", i)
 		case r < 9:
-			text = fmt.Sprintf("scale %s %d", deploy, 2+i)
+			text = fmt.Sprintf("scale %s/%s %d", ns, deploy, 2+i%5) // 2–6 replicas
 		default:
 			reports := finalReports(w.slack.Messages(channel))
 			if len(reports) > 0 {
@@ -204,7 +205,7 @@ func chaosTraffic(ctx context.Context, w *world, channel, deploy string, run *ch
 				run.notes[strings.TrimPrefix(text, "incident note ")] = true
 			}
 			if strings.HasPrefix(text, "scale ") {
-				run.scales[u] = 2 + i
+				run.scales[u] = 2 + i%5
 			}
 			run.mu.Unlock()
 		}
@@ -432,9 +433,9 @@ func checkApprovalsOnce(t *testing.T, pool *pgxpool.Pool) {
 	t.Logf("chaos: approval requests %d, executed %d (each at most once)", requests, executed)
 }
 
-// grantScale lets perfbot's account scale the test's own Deployment (its standing Role names only
-// agentic-studio's), until the test ends.
-func grantScale(t *testing.T, admin kubernetes.Interface, deploy string) {
+// grantScale lets perfbot's account scale the test's own Deployment in ns (its standing Role is in
+// agentic-studio's namespace only).
+func grantScale(t *testing.T, admin kubernetes.Interface, ns, deploy string) {
 	t.Helper()
 	ctx := context.Background()
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: deploy}, Rules: []rbacv1.PolicyRule{
@@ -443,14 +444,10 @@ func grantScale(t *testing.T, admin kubernetes.Interface, deploy string) {
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: deploy},
 		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "perfbot", Namespace: "agentic-studio"}}}
 	rbac := admin.RbacV1()
-	if _, err := rbac.Roles("agentic-studio").Create(ctx, role, metav1.CreateOptions{}); err != nil {
+	if _, err := rbac.Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rbac.RoleBindings("agentic-studio").Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+	if _, err := rbac.RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = rbac.RoleBindings("agentic-studio").Delete(context.Background(), deploy, metav1.DeleteOptions{})
-		_ = rbac.Roles("agentic-studio").Delete(context.Background(), deploy, metav1.DeleteOptions{})
-	})
 }
