@@ -4,6 +4,7 @@ package charts
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/color"
 	"image/png"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 
+	"git.sr.ht/~sbinet/gg"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
@@ -60,7 +62,12 @@ var thresholdColor = color.RGBA{R: 220, A: 255}
 // PNG renders c as an 800×400 PNG. A chart without any drawable point renders as an image
 // that says "no data"; an error means the image could not be drawn or encoded.
 func PNG(c probes.Chart) ([]byte, error) {
-	canvas := vgimg.NewWith(vgimg.UseWH(pxToPt(Width), pxToPt(Height)), vgimg.UseDPI(dpi))
+	img := rgbaImages.Get().(*image.RGBA)
+	defer rgbaImages.Put(img)
+	gc := gg.NewContextForRGBA(img) // draws into img itself (vgimg.UseImage would draw into a copy)
+	gc.SetLineCapButt()
+	gc.InvertY()
+	canvas := vgimg.NewWith(vgimg.UseImageWithContext(img, gc), vgimg.UseDPI(dpi)) // cleared to white
 	dc := draw.New(canvas)
 	series, dropped := pick(c.Series)
 	if len(series) == 0 {
@@ -71,7 +78,10 @@ func PNG(c probes.Chart) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(64 << 10)
 	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: encoderBuffers}
-	if err := enc.Encode(&buf, canvas.Image()); err != nil {
+	pal := palettedImages.Get().(*image.Paletted)
+	defer palettedImages.Put(pal)
+	toPaletted(img, pal)
+	if err := enc.Encode(&buf, pal); err != nil {
 		return nil, fmt.Errorf("encoding chart PNG: %w", err)
 	}
 	return buf.Bytes(), nil
@@ -85,6 +95,12 @@ func (b *bufferPool) Get() *png.EncoderBuffer { v, _ := b.p.Get().(*png.EncoderB
 func (b *bufferPool) Put(e *png.EncoderBuffer) { b.p.Put(e) }
 
 var encoderBuffers = &bufferPool{}
+
+// Charts reuse their 1.3 MB drawing surface and its paletted copy instead of allocating both per chart.
+var (
+	rgbaImages     = sync.Pool{New: func() any { return image.NewRGBA(image.Rect(0, 0, Width, Height)) }}
+	palettedImages = sync.Pool{New: func() any { return image.NewPaletted(image.Rect(0, 0, Width, Height), chartPalette) }}
+)
 
 // pxToPt converts pixels at the chart's resolution to points.
 func pxToPt(px int) vg.Length {
@@ -114,6 +130,7 @@ func pick(in []probes.Series) (kept []line, dropped int) {
 			l.peak = math.Max(l.peak, v)
 		}
 		if len(l.xys) > 0 {
+			l.xys = thin(l.xys)
 			all = append(all, l)
 		}
 	}

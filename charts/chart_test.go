@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/perfbot/perfbot/probes"
@@ -203,9 +204,11 @@ func BenchmarkPNG(b *testing.B) {
 		"p95-6-endpoints": latencyChart(6, 500),
 		"40-series":       latencyChart(40, 500),
 		"no-data":         {Title: "no data"},
+		"4x360-threshold": BenchChart(),
 	}
 	for name, c := range charts {
 		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if _, err := PNG(c); err != nil {
 					b.Fatal(err)
@@ -300,5 +303,34 @@ func TestPNGScalesToData(t *testing.T) {
 				t.Fatalf("ink at (%d,%d): the title touches the top edge", x, y)
 			}
 		}
+	}
+}
+
+// TestThin: a series longer than the plot is wide keeps its ends, its peak and its dip, in order.
+func TestThin(t *testing.T) {
+	var xys plotter.XYs
+	for i := 0; i < 10*maxPoints; i++ {
+		xys = append(xys, plotter.XY{X: float64(i), Y: 1})
+	}
+	xys[4321].Y, xys[9876].Y = 50, -7
+	got := thin(xys)
+	if len(got) > maxPoints || len(got) < maxPoints/2 {
+		t.Fatalf("kept %d points, want at most %d and at least %d", len(got), maxPoints, maxPoints/2)
+	}
+	if got[0] != xys[0] || got[len(got)-1] != xys[len(xys)-1] {
+		t.Error("the first or last point was dropped")
+	}
+	peak, dip := false, false
+	for i, p := range got {
+		if i > 0 && p.X <= got[i-1].X {
+			t.Fatalf("points out of order at %d", i)
+		}
+		peak, dip = peak || p.Y == 50, dip || p.Y == -7
+	}
+	if !peak || !dip {
+		t.Errorf("peak kept %v, dip kept %v", peak, dip)
+	}
+	if short := xys[:100]; len(thin(short)) != 100 {
+		t.Error("a short series was thinned")
 	}
 }

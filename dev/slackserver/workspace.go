@@ -205,3 +205,16 @@ func (s *Server) DirectChannel(userID string) string {
 	}
 	return s.directChannel(userID).ID
 }
+
+// FileCount returns how many files are shared into a channel (uploads completed), without copying them.
+func (s *Server) FileCount(channelID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range s.ws.fileOrder {
+		if f := s.ws.files[id]; f.Completed && f.ChannelID == channelID {
+			n++
+		}
+	}
+	return n
+}

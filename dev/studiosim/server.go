@@ -28,7 +28,10 @@ type Options struct {
 	// LoadConcurrency bounds the built-in load's requests in flight; beyond it ticks are skipped.
 	LoadConcurrency int
 	Pool            int // PostgreSQL pool size, default 10
-	Logger          *slog.Logger
+	// SyntheticEndpoints adds that many endpoints that exist only in the metrics (a few 20–80 ms
+	// requests each per second), to make the service as large as a benchmark needs; default none.
+	SyntheticEndpoints int
+	Logger             *slog.Logger
 
 	SeedIdeas    int // ideas seeded into an empty database, default 20000
 	SeedProjects int // projects seeded into an empty database, default 200
@@ -227,6 +230,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.runLoad(loadCtx, "http://"+ln.Addr().String())
 		}
 	}()
+	if s.opts.SyntheticEndpoints > 0 {
+		go s.runSynthetic(loadCtx)
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
