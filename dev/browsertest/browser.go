@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -30,8 +32,9 @@ type Browser struct {
 	Ctx    context.Context
 	cancel []context.CancelFunc
 
-	mu     sync.Mutex
-	errors []string
+	mu      sync.Mutex
+	errors  []string
+	dialogs []string // messages of the JavaScript dialogs the page opened (accepted)
 }
 
 // Start starts headless Chromium at path with a window of w×h pixels.
@@ -48,6 +51,9 @@ func Start(ctx context.Context, path string, w, h int) (*Browser, error) {
 	if err == nil {
 		_, err = chromedp.Call(bctx, runtime.Enable, cdp.Empty{})
 	}
+	if err == nil {
+		_, err = chromedp.Call(bctx, cdppage.Enable, cdppage.EnableParams{})
+	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("start chromium: %w", err)
@@ -58,6 +64,17 @@ func Start(ctx context.Context, path string, w, h int) (*Browser, error) {
 func (b *Browser) listen(ev any) {
 	var msg string
 	switch e := ev.(type) {
+	case *cdppage.EventJavascriptDialogOpening:
+		// A dialog blocks the page until answered: accept it (as a person clicking OK) and note it.
+		go func() {
+			ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
+			defer cancel()
+			_, _ = chromedp.Call(ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+		}()
+		b.mu.Lock()
+		b.dialogs = append(b.dialogs, e.Message)
+		b.mu.Unlock()
+		return
 	case *runtime.EventExceptionThrown:
 		msg = "exception: " + e.ExceptionDetails.Text
 		if e.ExceptionDetails.Exception != nil {
@@ -92,9 +109,18 @@ func (b *Browser) Errors() []string {
 	return append([]string(nil), b.errors...)
 }
 
+// Dialogs returns the messages of the JavaScript dialogs the page opened (each accepted).
+func (b *Browser) Dialogs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...)
+}
+
 // Screenshot saves the tab's viewport as dir/name.png.
 func (b *Browser) Screenshot(dir, name string) error {
-	png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		return fmt.Errorf("screenshot %s: %w", name, err)
 	}

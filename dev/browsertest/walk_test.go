@@ -26,9 +26,19 @@ type page struct {
 	shots int
 }
 
+// stepTimeout bounds one browser call: a page that stops answering fails the test instead of hanging it.
+const stepTimeout = 30 * time.Second
+
+// ctx is the browser's context, bounded for one call.
+func (p *page) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(p.b.Ctx, stepTimeout)
+}
+
 func (p *page) eval(expr string) any {
 	p.t.Helper()
-	v, err := chromedp.Run(p.b.Ctx, chromedp.Evaluate[any](expr))
+	ctx, cancel := p.ctx()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[any](expr))
 	if err != nil {
 		p.t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -36,7 +46,9 @@ func (p *page) eval(expr string) any {
 }
 
 func (p *page) truthy(expr string) bool {
-	v, err := chromedp.Run(p.b.Ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+	ctx, cancel := p.ctx()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 	return err == nil && v
 }
 
@@ -48,7 +60,9 @@ func (p *page) wait(what, expr string, timeout time.Duration) {
 
 func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	if err := chromedp.Do(p.b.Ctx, actions...); err != nil {
+	ctx, cancel := p.ctx()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		p.t.Fatalf("%s: %v", what, err)
 	}
 }
@@ -196,6 +210,9 @@ func TestDemoWalk(t *testing.T) {
 	checkAccessibility(t, p)
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("JavaScript or console errors:\n%s", strings.Join(errs, "\n"))
+	}
+	if d := b.Dialogs(); len(d) > 0 {
+		t.Logf("dialogs the page opened (accepted): %q", d)
 	}
 	t.Logf("%d screenshots in %s", p.shots, p.dir)
 }
