@@ -86,3 +86,36 @@ func TestRepositoryConfigIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestValidatePeople: teams, announcement channels, the update cadence and terminal users are checked,
+// every problem at once.
+func TestValidatePeople(t *testing.T) {
+	raw := `services:
+  - name: a
+    prometheus: {url: "http://127.0.0.1:9090"}
+teams:
+  - {name: Database, group: "C0NOTAGROUP"}
+  - {name: ops}
+  - {name: ops, users: [bob]}
+incidents:
+  announce: {a: "#status", b: C0STATUS}
+  update_every: {sev1: -5m, sev9: 1h}
+terminal:
+  users: {alice: alice}
+`
+	c, err := Parse([]byte(raw), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("no problems reported")
+	}
+	for _, want := range []string{`teams[0].name: "Database"`, `teams[0].group: "C0NOTAGROUP"`, "teams[1]: set group", `teams[2].name: "ops" is used twice`,
+		"teams[2].users", `incidents.announce.a: "#status"`, "incidents.announce.b: not a configured service",
+		"incidents.update_every.sev1", "incidents.update_every.sev9: not a severity", "terminal.users.alice"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problem %q not reported in:\n%v", want, err)
+		}
+	}
+}
