@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -161,5 +162,51 @@ func (in *Incidents) catchUp(ctx context.Context, inc incidents.Incident, events
 	}
 	in.setTopic(ctx, inc)
 	in.announce(ctx, inc, t)
+	in.pageNow(ctx, inc, events)
 	return nil
+}
+
+// pageNow pages, now that Slack answers, whoever an escalation or a team page from the terminal was
+// meant to reach: from the terminal they were only recorded. A page that fails is logged; the
+// summary above already says what happened.
+func (in *Incidents) pageNow(ctx context.Context, inc incidents.Incident, events []incidents.Event) {
+	for _, e := range events {
+		var d struct {
+			Level int    `json:"level"`
+			Team  string `json:"team"`
+		}
+		if json.Unmarshal(e.Detail, &d) != nil {
+			continue
+		}
+		switch {
+		case e.Kind == incidents.KindEscalated && d.Level > 0:
+			for _, l := range incidents.LevelsFrom(in.cfg.Incidents) {
+				if l.Number == d.Level {
+					if err := in.Pager().Page(ctx, inc, l); err != nil {
+						in.log.Warn("page after catch-up failed", "incident", inc.Number, "level", l.Number, "err", err)
+					}
+				}
+			}
+		case e.Kind == incidents.KindTeamPaged && d.Team != "":
+			team, ok := in.cfg.Team(d.Team)
+			if !ok {
+				continue
+			}
+			if err := in.invite(ctx, inc.ChannelID, team.Group, team.Users); err != nil {
+				in.log.Warn("invite team after catch-up failed", "incident", inc.Number, "team", team.Name, "err", err)
+			}
+			msg := T(IconEscalation, Bold("Paging the "+team.Name+" team"), Plain(" (asked for from the terminal by "), Who(e.Actor), Plain(")"))
+			for _, id := range append([]string{team.Group}, team.Users...) {
+				if id != "" {
+					msg = T(msg, Plain(" "), Who(id))
+				}
+			}
+			if team.Contact != "" {
+				msg = T(msg, Break(), Plain("Contact: "), Data(team.Contact))
+			}
+			if err := in.ws.Post(ctx, inc.ChannelID, msg); err != nil {
+				in.log.Warn("team page after catch-up failed", "incident", inc.Number, "team", team.Name, "err", err)
+			}
+		}
+	}
 }

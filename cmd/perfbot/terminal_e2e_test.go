@@ -72,6 +72,7 @@ terminal:
 	must("alice", "/perf incident open checkout errors while Slack is down sev1", "Incident #1")
 	must("alice", "/perf incident note restarted the ingress by hand", "added to the timeline")
 	must("alice", "/perf incident update mitigation in progress", "Status update by @U0ALICE")
+	must("alice", "/perf incident page database", "Paged the database team")
 
 	for _, c := range []struct{ line, want string }{
 		{"/perf incident page nosuchteam", "usage: /perf incident page <team>"},
@@ -136,4 +137,10 @@ terminal:
 	if n := countMessages(w.slack.Messages(inc.ID), "While Slack was unreachable"); n != 1 {
 		t.Errorf("the catch-up was posted %d times, want once", n)
 	}
+	// The team page asked for from the terminal goes out now: dan is invited and mentioned.
+	w.wait(t, 10*time.Second, "the database team paged", func() bool {
+		m, ok := messageWith(w.slack.Messages(inc.ID), "Paging the database team")
+		ch, _ := w.slack.Channel(inc.ID)
+		return ok && strings.Contains(m.Text+string(m.Blocks), "U0DAN") && strings.Contains(strings.Join(ch.Members, " "), "U0DAN")
+	})
 }
