@@ -73,6 +73,7 @@ terminal:
 	must("alice", "/perf incident note restarted the ingress by hand", "added to the timeline")
 	must("alice", "/perf incident update mitigation in progress", "Status update by @U0ALICE")
 	must("alice", "/perf incident page database", "Paged the database team")
+	must("alice", "/perf incident escalate", "Escalated incident #1 to")
 
 	for _, c := range []struct{ line, want string }{
 		{"/perf incident page nosuchteam", "usage: /perf incident page <team>"},
@@ -143,4 +144,9 @@ terminal:
 		ch, _ := w.slack.Channel(inc.ID)
 		return ok && strings.Contains(m.Text+string(m.Blocks), "U0DAN") && strings.Contains(strings.Join(ch.Members, " "), "U0DAN")
 	})
+	// So does the escalation (level 1, fired from the terminal, so the clock leaves it alone): paged once.
+	w.wait(t, 10*time.Second, "the escalation paged", func() bool { return countMessages(w.slack.Messages(inc.ID), "Escalation — Level 1") > 0 })
+	if n := countMessages(w.slack.Messages(inc.ID), "Escalation — Level 1"); n != 1 {
+		t.Errorf("level 1 paged %d times, want once", n)
+	}
 }
