@@ -41,6 +41,9 @@ type Options struct {
 	UpdateEvery time.Duration
 	// Hooks receive what the bot sees and does, e.g. for an incident timeline. May be nil.
 	Hooks Hooks
+	// TrimAfter is how long the bot waits, idle after a burst of work, before it returns the memory
+	// the burst used to the operating system (default 10 s).
+	TrimAfter time.Duration
 	// Journal keeps acked work until it is done, for another replica to finish if this one dies.
 	// May be nil.
 	Journal Journal
@@ -68,6 +71,7 @@ type Bot struct {
 	actions  map[string]ActionHandler
 	render   chan struct{} // one slot per chart being rendered
 	messages messageLocks
+	act      activity
 
 	stopMu   sync.RWMutex // held for writing only to set stopping
 	stopping bool
@@ -113,6 +117,9 @@ func New(o Options) (*Bot, error) {
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
+	}
+	if o.TrimAfter <= 0 {
+		o.TrimAfter = defaultTrimAfter
 	}
 	if o.UpdateEvery <= 0 {
 		o.UpdateEvery = time.Second
@@ -164,6 +171,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.opts.Journal != nil {
 		go b.recover(workCtx)
 	}
+	go b.trimWhenIdle(workCtx)
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
@@ -235,6 +243,8 @@ func (b *Bot) worker(ctx context.Context) {
 }
 
 func (b *Bot) runJob(ctx context.Context, run func(context.Context)) {
+	b.act.start()
+	defer b.act.end()
 	defer func() {
 		if v := recover(); v != nil {
 			b.log.Error("job panicked", "panic", v, "stack", string(debug.Stack()))
