@@ -29,4 +29,3 @@ func TestMemoryIsReturnedAfterABurst(t *testing.T) {
 	waitServer(t, srv, 20*time.Second, "a fourth answer", func() bool { return countWith(srv.Messages(ch), "answered U0TRIM") == 4 })
 	stacktest.Eventually(t, 20*time.Second, 50*time.Millisecond, func() bool { return b.Trims() == 2 }, "memory returned after the next burst")
 }
-
