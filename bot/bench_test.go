@@ -17,7 +17,7 @@ import (
 	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
-// loadAssessments is how many /perf assess commands run while acks are measured (issue 3's target).
+// loadAssessments is how many /perf assess commands run while acks are measured.
 const loadAssessments = 10
 
 // benchUser is the workspace member who types the commands.
