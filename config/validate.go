@@ -124,8 +124,8 @@ func (c *Config) validatePeople(errs *problems) {
 		checkIDs(errs, p+".page", l.Page, userOrGroupID, "a Slack user ID (U… or W…) or user group ID (S…)")
 	}
 	checkIDs(errs, "incidents.may_resolve", c.Incidents.MayResolve, func(id string) bool {
-		return id == MayResolveResponders || id == MayResolveOnCall || textfmt.IsUserID(id)
-	}, `a Slack user ID (U… or W…), "responders" or "on_call"`)
+		return id == MayResolveResponders || id == MayResolveOnCall || userOrGroupID(id)
+	}, `a Slack user ID (U… or W…), a user group ID (S…), "responders" or "on_call"`)
 	checkIDs(errs, "actions.approvers", c.Actions.Approvers, textfmt.IsUserID, "a Slack user ID (U… or W…)")
 	if g := c.Actions.ApproverGroup; g != "" && !textfmt.IsGroupID(g) {
 		errs.add("actions.approver_group: %q is not a Slack user group ID (S…)", g)

@@ -9,6 +9,7 @@ import (
 	"github.com/perfbot/perfbot/config"
 	"github.com/perfbot/perfbot/errs"
 	"github.com/perfbot/perfbot/incidents"
+	"github.com/perfbot/perfbot/internal/textfmt"
 )
 
 // mayDecide refuses user the decision what (escalate, resolve) on inc unless incidents.may_resolve
@@ -32,8 +33,8 @@ func (in *Incidents) mayDecide(ctx context.Context, inc incidents.Incident, user
 				return err
 			}
 		default:
-			if a == user {
-				return nil
+			if ok, err := in.isOrIn(ctx, a, user); err != nil || ok {
+				return err
 			}
 		}
 	}
@@ -50,11 +51,33 @@ func (in *Incidents) isResponder(ctx context.Context, inc incidents.Incident, us
 		return false, fmt.Errorf("read who was paged: %w", err)
 	}
 	for _, e := range escs {
-		if !e.FiredAt.IsZero() && slices.Contains(e.Level.Page, user) {
-			return true, nil
+		if e.FiredAt.IsZero() {
+			continue
+		}
+		for _, p := range e.Level.Page {
+			if ok, err := in.isOrIn(ctx, p, user); err != nil || ok {
+				return ok, err
+			}
 		}
 	}
 	return false, nil
+}
+
+// isOrIn reports whether id is user, or a user group (S…) user is a member of. A group's members
+// are asked of the workspace; without one (the terminal) a group matches nobody.
+func (in *Incidents) isOrIn(ctx context.Context, id, user string) (bool, error) {
+	if id == user {
+		return true, nil
+	}
+	gl, ok := in.ws.(GroupLister)
+	if !ok || !textfmt.IsGroupID(id) {
+		return false, nil
+	}
+	members, err := gl.GroupMembers(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("members of %s: %w", id, err)
+	}
+	return slices.Contains(members, user), nil
 }
 
 // whoMayDecide says incidents.may_resolve in words.

@@ -23,6 +23,7 @@ func incidentCommands(t *testing.T, mutate func(*config.Config)) (run func(user 
 	srv, ws := slackWorkspace(t)
 	srv.AddUser("U0MALLORY", "mallory")
 	srv.AddUser("U0CAROL", "carol")
+	srv.AddUserGroup("S0LEADS", "U0CAROL")
 	pool, err := pgxpool.New(ctx, stacktest.Database(t, "perfbot_access"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,5 +96,16 @@ func TestWhoMayResolveIsConfigurable(t *testing.T) {
 	}
 	if err := run("U0CAROL", "resolve"); err != nil {
 		t.Fatalf("resolve by carol: %v", err)
+	}
+}
+
+// TestAGroupMayResolve: a user group in incidents.may_resolve lets its members decide, and nobody else.
+func TestAGroupMayResolve(t *testing.T) {
+	run, _, _ := incidentCommands(t, func(c *config.Config) { c.Incidents.MayResolve = []string{"S0LEADS"} }) // carol leads
+	if err := run("U0MALLORY", "resolve"); errs.KindOf(err) != errs.Forbidden || !strings.Contains(err.Error(), "incidents.may_resolve") {
+		t.Fatalf("resolve by someone outside the group: %v, want refused", err)
+	}
+	if err := run("U0CAROL", "resolve", "leads decided"); err != nil {
+		t.Fatalf("resolve by a member of the group: %v", err)
 	}
 }
