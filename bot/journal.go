@@ -20,8 +20,16 @@ type Journal interface {
 	Release(ctx context.Context, id string) error
 	Renew(ctx context.Context) error
 	Claim(ctx context.Context, limit int) ([]journal.Entry, error)
+	Forget(ctx context.Context, age time.Duration) (int64, error)
 	Lease() time.Duration
 }
+
+// keepDone is how long finished work stays in the journal (for a look after an incident); older
+// entries are deleted about every forgetEvery.
+const (
+	keepDone    = 24 * time.Hour
+	forgetEvery = 10 * time.Minute
+)
 
 // Progress keys a command's journal entry carries.
 const (
@@ -100,8 +108,19 @@ func (b *Bot) recover(ctx context.Context) {
 	every := max(j.Lease()/3, 100*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var forgot time.Time
 	for {
 		b.claim(ctx)
+		if time.Since(forgot) >= forgetEvery {
+			forgot = time.Now()
+			fctx, cancel := context.WithTimeout(ctx, journalCallTimeout)
+			if n, err := j.Forget(fctx, keepDone); err != nil {
+				b.log.Warn("journal cleanup failed", "err", err)
+			} else if n > 0 {
+				b.log.Debug("journal cleanup", "deleted", n)
+			}
+			cancel()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/perfbot/perfbot/bot"
@@ -159,4 +160,49 @@ func (answerCommands) Handle(_ context.Context, req handlers.Request) (handlers.
 	req.Progress(handlers.Step{Command: "/perf assess", Service: "svc", Total: 1})
 	return handlers.Report{Command: "/perf assess", Title: "Assessment of svc", Status: probes.OK, Headline: "OK: answered " + req.User + ".",
 		Sections: []handlers.Section{{Title: "check"}}}, nil
+}
+
+// TestJournalForgetsOldWork: finished work older than a day is deleted by a running bot; newer work and
+// open work stay.
+func TestJournalForgetsOldWork(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, stacktest.Database(t, "perfbot_bot_forget"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := journal.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	j := journal.New(pool, "replica-a", time.Hour)
+	for _, id := range []string{"OLD", "NEW", "OPEN"} {
+		if _, err := j.Accept(ctx, id, "events_api", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"OLD", "NEW"} {
+		if err := j.Done(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE work_journal SET done_at = now() - interval '25 hours' WHERE id = 'OLD'`); err != nil {
+		t.Fatal(err)
+	}
+	srv := slackserver.NewTestServer(t)
+	startBot(t, srv, bot.Options{Commands: answerCommands{}, Journal: journal.New(pool, "replica-b", time.Hour)})
+	var left []string
+	stacktest.Eventually(t, 10*time.Second, 20*time.Millisecond, func() bool {
+		rows, err := pool.Query(ctx, `SELECT id FROM work_journal ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		left, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(left) == 2
+	}, "the day-old entry deleted")
+	if strings.Join(left, ",") != "NEW,OPEN" {
+		t.Errorf("left %v, want NEW and OPEN", left)
+	}
 }
