@@ -6,31 +6,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/perfbot/perfbot/actions"
 	"github.com/perfbot/perfbot/app"
-	"github.com/perfbot/perfbot/incidents"
-	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
 // TestActionInPostmortem: a rollback's events reach the incident timeline with its kind, target and
 // before/after numbers, and the postmortem lists it in the actions table and the key numbers.
 func TestActionInPostmortem(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, stacktest.Database(t, "perfbot_actpm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := incidents.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	store := incidents.New(pool, incidents.Options{})
-	inc, err := store.Open(ctx, incidents.OpenParams{Title: "errors after deploy", Service: "agentic-studio", OpenedBy: "U0ALICE", Source: "console"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, inc := openIncident(t, "errors after deploy")
 	rec := app.ActionRecorder{Store: store}
 	at := time.Now().UTC().Truncate(time.Second)
 	base := actions.Event{RequestID: "8b1f7c52-0000-4000-8000-000000000001", Summary: "roll back agentic-studio/agentic-studio from revision 7 to revision 6",

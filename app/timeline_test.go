@@ -6,31 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/perfbot/perfbot/app"
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/incidents"
-	"github.com/perfbot/perfbot/internal/stacktest"
 )
 
 // TestPinSummariesArePlainText: a pin or pushpin reaction is recorded as plain text with no chat
 // markup (no mention syntax, no emoji shortcode), so every renderer shows it as written.
 func TestPinSummariesArePlainText(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, stacktest.Database(t, "perfbot_pin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := incidents.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	store := incidents.New(pool, incidents.Options{})
-	inc, err := store.Open(ctx, incidents.OpenParams{Title: "slow", Service: "agentic-studio", OpenedBy: "U0ALICE", Source: "console"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, inc := openIncident(t, "slow")
 	if err := store.SetChannel(ctx, inc.ID, "C0INC", "inc-1-slow"); err != nil {
 		t.Fatal(err)
 	}
