@@ -11,13 +11,11 @@ import (
 )
 
 // BuildGo builds the main package pkg (relative to the repository root, e.g. "./cmd/perfbot") into a
-// temporary directory with the go tool and returns the binary's path. flags go to go build
-// (e.g. "-ldflags", "-X main.version=v1").
-func BuildGo(t testing.TB, pkg string, flags ...string) string {
+// temporary directory with the go tool and returns the binary's path.
+func BuildGo(t testing.TB, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	args := append(append([]string{"build", "-o", bin}, flags...), pkg)
-	cmd := exec.Command("go", args...)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Dir = repoRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
