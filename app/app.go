@@ -103,7 +103,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	a.close = append(a.close, backends.Close)
 	h := handlers.New(cfg, backends, log)
 	a.ready = Readiness{State: pool}
-	if cfg.State.RedisAddr != "" {
+	if cfg.State.ShareProbes == config.ShareRedis && cfg.State.RedisAddr != "" {
 		// A claim outlives a probe's own timeout, so a live runner always publishes first.
 		share := probes.NewRedisShare(cfg.State.RedisAddr, cfg.Commands.ProbeTimeout.D()+time.Second, handlers.ShareBucket, log)
 		a.close = append(a.close, func() { _ = share.Close() })
