@@ -25,6 +25,7 @@ import (
 	"github.com/perfbot/perfbot/handlers"
 	"github.com/perfbot/perfbot/incidents"
 	"github.com/perfbot/perfbot/journal"
+	"github.com/perfbot/perfbot/probes"
 )
 
 // App is a running perfbot: the bot, its HTTP listener and the escalation clock. Tests start it too.
@@ -40,6 +41,8 @@ type App struct {
 	bg sync.WaitGroup
 	// shutdownWait bounds how long Close waits for running actions (actions.shutdown_wait).
 	shutdownWait time.Duration
+	// ready answers GET /readyz.
+	ready Readiness
 }
 
 // Option changes how Start wires perfbot (tests inject a clock and a faster escalation tick).
@@ -99,6 +102,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	backends := NewBackends(cfg, nil)
 	a.close = append(a.close, backends.Close)
 	h := handlers.New(cfg, backends, log)
+	a.ready = Readiness{State: pool}
+	if cfg.State.ShareProbes == config.ShareRedis && cfg.State.RedisAddr != "" {
+		// A claim outlives a probe's own timeout, so a live runner always publishes first.
+		share := probes.NewRedisShare(cfg.State.RedisAddr, cfg.Commands.ProbeTimeout.D()+time.Second, handlers.ShareBucket, log)
+		a.close = append(a.close, func() { _ = share.Close() })
+		h.ShareAcross(share)
+		a.ready.Sharing = share.Status
+	}
 	hooks := &botHooks{Timeline: Timeline{Store: a.Store, Log: log}}
 	a.Bot, err = bot.New(bot.Options{AppToken: cfg.Slack.AppToken, BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL,
 		Commands: h, Workers: cfg.Slack.Workers, Log: log, Hooks: hooks,
@@ -107,6 +118,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		a.Close()
 		return nil, err
 	}
+	a.ready.Connected = a.Bot.Connected
 	ws := a.Bot.Workspace()
 	inc := handlers.NewIncidents(a.Store, ws, cfg, log, so.now)
 	hooks.Timeline.Pinned = inc.Pinned
@@ -212,7 +224,8 @@ func (a *App) routes(cfg *config.Config, onAlert func(context.Context, incidents
 	}
 	mux.Handle("GET /metrics", promhttp.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	return mux, append(on, "GET /metrics", "GET /healthz"), off
+	mux.Handle("GET /readyz", a.ready)
+	return mux, append(on, "GET /metrics", "GET /healthz", "GET /readyz"), off
 }
 
 // Wait returns when the first part of the app stops (an error, or nil when ctx ended).

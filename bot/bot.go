@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -75,6 +76,9 @@ type Bot struct {
 
 	stopMu   sync.RWMutex // held for writing only to set stopping
 	stopping bool
+
+	// connected is true from Slack's hello on a Socket Mode connection until that connection ends.
+	connected atomic.Bool
 
 	dropMu      sync.Mutex
 	dropsWaited bool           // shutdown waits for drops no more; later ones go untracked
@@ -144,6 +148,10 @@ func New(o Options) (*Bot, error) {
 // renderSlots is how many charts render at once: fewer than the cores, so that reading and acking
 // envelopes always finds one free.
 func renderSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// Connected reports whether a Socket Mode connection is open: Slack said hello on it and it has
+// not ended since. While it is false Slack cannot deliver commands to this replica.
+func (b *Bot) Connected() bool { return b.connected.Load() }
 
 // API is the Web API client, for the packages that post on the bot's behalf.
 func (b *Bot) API() *slack.Client { return b.api }

@@ -84,6 +84,7 @@ func (s *socket) run(ctx context.Context) error {
 		}
 		backoff = 100 * time.Millisecond
 		err = s.read(conn)
+		s.b.connected.Store(false)
 		_ = conn.Close()
 		if s.isClosing() || ctx.Err() != nil {
 			return nil
@@ -148,6 +149,7 @@ func (s *socket) read(conn *websocket.Conn) error {
 		}
 		switch {
 		case head.Type == "hello":
+			s.b.connected.Store(true)
 			s.hellos++
 			level := slog.LevelInfo
 			if s.hellos > 1 {
@@ -212,6 +214,7 @@ func (s *socket) close() {
 	s.closing, s.closeBy = true, time.Now().Add(2*time.Second)
 	conn := s.conn
 	s.mu.Unlock()
+	s.b.connected.Store(false) // closing: Slack is told to send new envelopes elsewhere
 	if conn != nil {
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "shutting down")
 		if err := conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)); err != nil {

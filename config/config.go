@@ -151,10 +151,19 @@ type Slack struct {
 type State struct {
 	PostgresDSN string `yaml:"postgres_dsn"`
 	RedisAddr   string `yaml:"redis_addr"`
+	// ShareProbes says where identical probe runs are shared: "redis" (default: across replicas,
+	// through RedisAddr; per process while Redis does not answer) or "process" (each process alone).
+	ShareProbes string `yaml:"share_probes"`
 	// WorkLease is how long a replica holds a command it accepted without renewing it: when a
 	// replica dies, its unfinished commands are taken up by another after at most this long.
 	WorkLease Duration `yaml:"work_lease"`
 }
+
+// The places state.share_probes accepts.
+const (
+	ShareRedis   = "redis"
+	ShareProcess = "process"
+)
 
 // HTTP is perfbot's own listener (Alertmanager webhook, postmortems, metrics).
 type HTTP struct {

@@ -25,6 +25,7 @@ func (c *Config) ApplyDefaults() {
 	def(&c.Slack.Workers, 16)
 	def(&c.State.PostgresDSN, "postgres://postgres@127.0.0.1:5432/perfbot?sslmode=disable")
 	def(&c.State.RedisAddr, "127.0.0.1:6379")
+	def(&c.State.ShareProbes, ShareRedis)
 	def(&c.State.WorkLease, Duration(20*time.Second))
 	def(&c.TimeZone, "UTC")
 	def(&c.Actions.Expiry, Duration(15*time.Minute))

@@ -107,6 +107,11 @@ func (c *Config) validateCommands(errs *problems) {
 	if c.Commands.ProbeTimeout > c.Commands.Deadline {
 		errs.add("commands.probe_timeout: %s is longer than commands.deadline %s", c.Commands.ProbeTimeout.D(), c.Commands.Deadline.D())
 	}
+	switch c.State.ShareProbes {
+	case ShareRedis, ShareProcess:
+	default:
+		errs.add("state.share_probes: %q must be %q or %q", c.State.ShareProbes, ShareRedis, ShareProcess)
+	}
 }
 
 // validatePeople checks the escalation ladder and that everyone paged or approving is a Slack ID:

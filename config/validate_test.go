@@ -58,6 +58,8 @@ func TestValidateChecksTimesAndSlackIDs(t *testing.T) {
 	}{
 		{"ids", "incidents:\n  on_call: [U0ALICE001, W012AB]\n  levels:\n    - {name: one, after: 0s, page: [S0SRE]}\n    - {name: two, after: 30m, page: [U0BOB00001]}\nactions: {approvers: [U0ALICE001], approver_group: S0APPROVE}\n", nil},
 		{"negative deadline", "commands: {deadline: -1s, probe_timeout: -2s}\n", []string{"commands.deadline", "commands.probe_timeout: -2s must be positive"}},
+		{"share probes per process", "state: {share_probes: process}\n", nil},
+		{"share probes nowhere", "state: {share_probes: cluster}\n", []string{`state.share_probes: "cluster" must be "redis" or "process"`}},
 		{"negative after", "incidents:\n  levels:\n    - {name: one, after: -1m}\n", []string{"incidents.levels[0].after: -1m0s must not be negative"}},
 		{"names not ids", "incidents:\n  on_call: [alice, '<!channel>', S0GROUP]\n", []string{`on_call[0]: "alice"`, `on_call[1]: "<!channel>"`, `on_call[2]: "S0GROUP"`}},
 		{"page", "incidents:\n  levels:\n    - {name: one, page: [u0lower, 'U1> <!channel']}\n", []string{`page[0]: "u0lower"`, `page[1]: "U1> <!channel"`}},

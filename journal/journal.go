@@ -21,10 +21,16 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+var migrationSet = pgmigrate.Set{FS: migrations, Dir: "migrations", Table: "journal_migrations", Lock: 0x6a6f75726e616c} // "journal"
+
+// Pending lists the migrations not yet applied (for readiness checks).
+func Pending(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+	return pgmigrate.Pending(ctx, pool, migrationSet)
+}
+
 // Migrate applies the journal's migrations once across replicas that start together.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	err := pgmigrate.Apply(ctx, pool, pgmigrate.Set{FS: migrations, Dir: "migrations", Table: "journal_migrations",
-		Lock: 0x6a6f75726e616c}) // "journal"
+	err := pgmigrate.Apply(ctx, pool, migrationSet)
 	if err != nil {
 		return fmt.Errorf("migrate journal: %w", err)
 	}

@@ -10,8 +10,12 @@ import (
 // finished result is reused until it expires. During an incident storm (dozens of people running
 // /perf assess) the backends see one query per probe per time bucket, not one per person.
 // Failed runs are shared only while in flight, never reused afterwards.
+//
+// With Remote set, the run this process would do is shared with the other replicas too (see
+// RedisShare): one replica runs it, the others read its result.
 type Coalescer struct {
-	TTL time.Duration
+	TTL    time.Duration
+	Remote Remote
 
 	mu      sync.Mutex
 	entries map[coalesceKey]*coalesceEntry

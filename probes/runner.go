@@ -61,7 +61,13 @@ func (r Runner) runOne(parent context.Context, env *Env, p Probe) Result {
 	key := coalesceKey{probe: p.Name, variant: p.Variant, service: env.Service.Name, window: env.Window, at: env.Now.UnixNano()}
 	e, mine := r.Share.join(key, time.Now())
 	if mine {
-		res := r.runAlone(parent, env, p)
+		var res Result
+		if r.Share.Remote != nil {
+			res = r.Share.Remote.Share(parent, shareKey(key, env), func() Result { return r.runAlone(parent, env, p) })
+			res.Probe, res.Title = p.Name, p.Title
+		} else {
+			res = r.runAlone(parent, env, p)
+		}
 		r.Share.finish(key, e, res, time.Now())
 		return res
 	}

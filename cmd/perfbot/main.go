@@ -43,7 +43,7 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `usage: perfbot [-config perfbot.yaml] [-log-level warn] <command> [args]
+const usage = `usage: perfbot [-config perfbot.yaml] [-log-level warn] [-log-format text] <command> [args]
 
 commands:
   run                   the Slack bot (Socket Mode), its HTTP listener and escalation clock
@@ -55,7 +55,7 @@ commands:
   postmortem <incident> print an incident's postmortem (Markdown), regenerated from its timeline
   check-config          print every problem in the configuration
   manifest              print the Slack app manifest
-  version               print the version
+  version               print the version and the commit it was built from
 
 "perfbot <command> -h" shows a command's own flags.
 `
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "manifest":
 		return cmdManifest(stdout)
 	case "version":
-		fmt.Fprintln(stdout, "perfbot", version)
+		fmt.Fprintln(stdout, versionLine())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -96,5 +96,3 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fmt.Fprintf(stderr, "perfbot: unknown command %q\n%s", sub, usage)
 	return errUsage
 }
-
-var version = "dev"

@@ -16,6 +16,7 @@ type options struct {
 	explicit   bool
 	logLevel   string
 	levelSet   bool
+	logFormat  string
 }
 
 func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
@@ -24,10 +25,15 @@ func parseGlobal(args []string, stderr io.Writer) (options, []string, error) {
 	var o options
 	fs.StringVar(&o.configPath, "config", "perfbot.yaml", "configuration file")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level: debug, info, warn, error (run and demo: info)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text (for a terminal) or json (one object a line, for a cluster's log collector)")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), usage+"\nflags:\n"); fs.PrintDefaults() }
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return o, nil, errHelped
 	} else if err != nil {
+		return o, nil, errUsage
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		fmt.Fprintf(stderr, "perfbot: -log-format %q: want text or json\n", o.logFormat)
 		return o, nil, errUsage
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -50,7 +56,11 @@ func logger(o options, w io.Writer) *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 		lvl = slog.LevelWarn
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+	ho := &slog.HandlerOptions{Level: lvl}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
 }
 
 func cmdCheckConfig(o options, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,6 +49,34 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, s Set) error {
 		}
 		return nil
 	})
+}
+
+// Pending lists the migrations of s not recorded as applied (all of them when its table does not
+// exist yet), without taking the lock: for readiness checks.
+func Pending(ctx context.Context, pool *pgxpool.Pool, s Set) ([]string, error) {
+	names, err := fs.Glob(s.FS, path.Join(s.Dir, "*.sql"))
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.Table).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("look for %s: %w", s.Table, err)
+	}
+	var applied []string
+	if exists {
+		err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(version), '{}') FROM `+pgx.Identifier{s.Table}.Sanitize()).Scan(&applied)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.Table, err)
+		}
+	}
+	var pending []string
+	for _, name := range names {
+		if v := strings.TrimSuffix(path.Base(name), ".sql"); !slices.Contains(applied, v) {
+			pending = append(pending, v)
+		}
+	}
+	return pending, nil
 }
 
 func apply(ctx context.Context, tx pgx.Tx, s Set, table, name string) error {
