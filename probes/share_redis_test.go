@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/perfbot/perfbot/internal/stacktest"
 )
@@ -18,6 +19,11 @@ func replica(t *testing.T, addr string, lock time.Duration) (Runner, *RedisShare
 	t.Helper()
 	share := NewRedisShare(addr, lock, time.Minute, nil)
 	share.Poll = 5 * time.Millisecond
+	// These tests are about sharing, not about a slow Redis: on a loaded machine an answer may take
+	// longer than the product's 300 ms, which would rightly send a replica to per-process sharing.
+	_ = share.Client.Close()
+	share.Client = redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second,
+		WriteTimeout: 5 * time.Second, MaxRetries: -1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = share.Close() })
 	return Runner{Timeout: 5 * time.Second, Share: &Coalescer{TTL: time.Minute, Remote: share}}, share
 }
