@@ -58,7 +58,9 @@ func TestBench(t *testing.T) {
 	p := startPerfbot(t, d.s, svc)
 	settle(2 * time.Second)
 	r.idleRSS, r.idleHeap = p.rssMB(), p.heapMB()
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	// One bound for every command of the run (each also has its own): the full run, with its storms and
+	// the wait for memory to come back, takes many minutes.
+	cctx, cancel := context.WithTimeout(ctx, 40*time.Minute)
 	defer cancel()
 	if err := d.learnCharts(cctx, d.user(1)); err != nil {
 		t.Fatalf("first assessment: %v", err)
