@@ -34,7 +34,7 @@ func (r commandRequest) String() string {
 }
 
 func (b *Bot) onSlash(cmd slack.SlashCommand, in inbound) {
-	b.queueCommand(commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(cmd.Text),
+	b.queueCommand(commandRequest{user: cmd.UserID, channel: cmd.ChannelID, text: strings.TrimSpace(plainMentions(cmd.Text)),
 		responseURL: cmd.ResponseURL, entry: entryOf(in), replay: in.replay})
 }
 

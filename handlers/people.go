@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/perfbot/perfbot/errs"
@@ -42,9 +41,6 @@ func (in *Incidents) update(ctx context.Context, req Request, args []string) (Re
 		Text: T(IconNote, Plain("Status update by "), Who(req.User), Plain(": "), Data(inc.LastUpdate))}, nil
 }
 
-// mentionID matches a user as Slack sends it in an escaped slash command (<@U123|name>) or as a bare ID.
-var mentionID = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$`)
-
 // lead makes the named user the incident's lead.
 func (in *Incidents) lead(ctx context.Context, req Request, args []string) (Report, error) {
 	if len(args) != 1 {
@@ -73,13 +69,12 @@ func (in *Incidents) lead(ctx context.Context, req Request, args []string) (Repo
 		Text: T(IconIncident, Who(id), Plain(fmt.Sprintf(" now leads incident #%d (set by ", inc.Number)), Who(req.User), Plain(")."))}, nil
 }
 
-// userRef reads a user reference: a mention, a user ID, or in the terminal a name in terminal.users.
+// userRef reads a user reference: @ID or an ID (the chat front end turns its mentions into @ID), or in
+// the terminal a name in terminal.users.
 // Anything that is not a user of the workspace is a usage error.
 func (in *Incidents) userRef(ctx context.Context, ref string) (string, error) {
 	id := strings.TrimPrefix(ref, "@")
-	if m := mentionID.FindStringSubmatch(ref); m != nil {
-		id = m[1]
-	} else if mapped, ok := in.cfg.Terminal.Users[id]; ok && in.ws == nil {
+	if mapped, ok := in.cfg.Terminal.Users[id]; ok && in.ws == nil {
 		id = mapped
 	}
 	if !textfmt.IsUserID(id) {
